@@ -1,0 +1,1 @@
+"""qianfan-facade: a typed, pluggable facade over Baidu Qianfan's console API."""
