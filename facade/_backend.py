@@ -11,7 +11,7 @@ or :class:`~facade.TransportTimeoutError` at its boundary.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -20,6 +20,7 @@ __all__ = [
     "Backend",
     "ConsoleRequest",
     "Credentials",
+    "MockBackend",
     "RawResponse",
 ]
 
@@ -91,6 +92,15 @@ class RawResponse:
         items = headers.items() if hasattr(headers, "items") else headers
         return cls(status, {str(k).lower(): str(v) for k, v in items}, content)
 
+    @classmethod
+    def from_json(
+        cls, body: Any, *, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> RawResponse:
+        """Build a JSON answer, as a test handler or an emulator would send it."""
+        content = json.dumps(body).encode("utf-8")
+        merged = {"content-type": "application/json; charset=utf-8", **(headers or {})}
+        return cls.build(status, merged, content)
+
 
 @runtime_checkable
 class Backend(Protocol):
@@ -112,3 +122,35 @@ class AsyncBackend(Protocol):
 
     async def aclose(self) -> None:
         """Release connections; the backend is not used again."""
+
+
+class MockBackend:
+    """An in-memory backend answering from a handler function; for tests.
+
+    ``handler(request) -> RawResponse`` sees each :class:`ConsoleRequest`;
+    ``requests`` keeps them in order. Works for both clients.
+    """
+
+    name = "mock"
+
+    def __init__(self, handler: Callable[[ConsoleRequest], RawResponse]) -> None:
+        self.handler = handler
+        self.requests: list[ConsoleRequest] = []
+        self.closed = False
+
+    def send(self, request: ConsoleRequest) -> RawResponse:
+        """Record the request and answer with the handler's response."""
+        self.requests.append(request)
+        return self.handler(request)
+
+    async def asend(self, request: ConsoleRequest) -> RawResponse:
+        """As :meth:`send`, from asyncio."""
+        return self.send(request)
+
+    def close(self) -> None:
+        """Mark the backend closed."""
+        self.closed = True
+
+    async def aclose(self) -> None:
+        """Mark the backend closed."""
+        self.closed = True

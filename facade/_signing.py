@@ -21,6 +21,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
 
 __all__ = [
     "AuthorizationParts",
@@ -32,6 +33,7 @@ __all__ = [
     "parse_authorization",
     "sign",
     "signature_for",
+    "signed_headers",
     "uri_encode",
 ]
 
@@ -127,7 +129,7 @@ def sign(
     secret_key: str,
     method: str,
     path: str,
-    query: Mapping[str, str],
+    query: Iterable[tuple[str, str]] | Mapping[str, str],
     headers: Mapping[str, str],
     timestamp: float,
     expiration_seconds: int = 1800,
@@ -188,3 +190,40 @@ def parse_authorization(value: str) -> AuthorizationParts:
     return AuthorizationParts(
         version, access_key, timestamp, int(expiration), names, signature
     )
+
+
+def signed_headers(
+    *,
+    access_key: str,
+    secret_key: str,
+    url: str,
+    content: bytes,
+    timestamp: float,
+    expiration_seconds: int = 300,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Return the headers of a signed JSON ``POST`` to ``url``.
+
+    Signs ``host`` (with its port, as sent), ``content-type``,
+    ``content-length``, ``x-bce-date`` and any ``extra`` headers given.
+    """
+    parts = urlsplit(url)
+    headers = {
+        "host": parts.netloc,
+        "content-type": "application/json",
+        "content-length": str(len(content)),
+        "x-bce-date": canonical_time(timestamp),
+        **{name.lower(): value for name, value in (extra or {}).items()},
+    }
+    headers["authorization"] = sign(
+        access_key=access_key,
+        secret_key=secret_key,
+        method="POST",
+        path=parts.path or "/",
+        query=parse_qsl(parts.query, keep_blank_values=True),
+        headers=headers,
+        timestamp=timestamp,
+        expiration_seconds=expiration_seconds,
+        headers_to_sign=list(headers),
+    )
+    return headers

@@ -1,0 +1,296 @@
+"""The synchronous client: settings, backend choice and the console calls."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from facade._backend import Backend, ConsoleRequest, Credentials, RawResponse
+from facade._errors import ConfigurationError, FacadeError, InvalidInputError
+from facade._models import ApiVersion, ConsoleResponse, ExportTask
+from facade._normalize import parse_envelope, to_export_task
+from facade._plugins import BackendChoice, PluginRegistry, default_registry
+from facade._validation import (
+    check_action,
+    check_body,
+    check_credential,
+    check_endpoint,
+    check_export_id,
+    check_route,
+    check_timeout,
+)
+
+__all__ = ["Client"]
+
+logger = logging.getLogger("facade.client")
+
+ENV_ENDPOINT = "QIANFAN_CONSOLE_API_BASE_URL"
+ENV_ACCESS_KEY = "QIANFAN_ACCESS_KEY"
+ENV_SECRET_KEY = "QIANFAN_SECRET_KEY"
+DEFAULT_ENDPOINT = "https://qianfan.baidubce.com"
+DEFAULT_TIMEOUT = 30.0
+
+V1_EXPORT_INFO = "/wenxinworkshop/modelrepo/eval/result/export/info"
+V2_ROUTE = "/v2/eval"
+V2_DESCRIBE_EXPORT = "DescribeEvalResultExportTask"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A client's own settings, fixed at construction and never shared."""
+
+    endpoint: str
+    credentials: Credentials
+    timeout: float
+    api_version: ApiVersion
+
+    @classmethod
+    def resolve(
+        cls,
+        endpoint: str | None,
+        access_key: str | None,
+        secret_key: str | None,
+        timeout: float,
+        api_version: ApiVersion | str,
+    ) -> Settings:
+        """Validate arguments, filling gaps from the SDK's environment variables."""
+        endpoint = endpoint if endpoint is not None else os.environ.get(ENV_ENDPOINT)
+        access_key = access_key if access_key is not None else os.environ.get(
+            ENV_ACCESS_KEY
+        )
+        secret_key = secret_key if secret_key is not None else os.environ.get(
+            ENV_SECRET_KEY
+        )
+        missing = [
+            variable
+            for value, variable in ((access_key, ENV_ACCESS_KEY), (secret_key, ENV_SECRET_KEY))
+            if value is None
+        ]
+        if missing:
+            raise ConfigurationError(
+                "no console credentials: pass access_key and secret_key, or set "
+                f"{' and '.join(missing)}"
+            )
+        return cls(
+            endpoint=check_endpoint(endpoint or DEFAULT_ENDPOINT),
+            credentials=Credentials(
+                check_credential(access_key, "access_key", ENV_ACCESS_KEY),
+                check_credential(secret_key, "secret_key", ENV_SECRET_KEY),
+            ),
+            timeout=check_timeout(timeout),
+            api_version=check_api_version(api_version),
+        )
+
+
+def check_api_version(value: object) -> ApiVersion:
+    """Return the API generation named by ``value`` (``"v1"`` or ``"v2"``)."""
+    try:
+        return ApiVersion(value)
+    except ValueError:
+        raise InvalidInputError(
+            f"api_version must be 'v1' or 'v2', got {value!r}", parameter="api_version"
+        ) from None
+
+
+class _Core:
+    """What the sync and async clients share: settings, requests and answers."""
+
+    def __init__(
+        self,
+        backend: str | object | None,
+        endpoint: str | None,
+        access_key: str | None,
+        secret_key: str | None,
+        timeout: float,
+        api_version: ApiVersion | str,
+        registry: PluginRegistry | None,
+    ) -> None:
+        self._settings = Settings.resolve(
+            endpoint, access_key, secret_key, timeout, api_version
+        )
+        if backend is None or isinstance(backend, str):
+            registry = registry or default_registry()
+            self._choice = registry.choose(backend)
+            self._backend: Any = registry.build(self._choice.name)
+        else:
+            name = getattr(backend, "name", None) or type(backend).__name__
+            self._choice = BackendChoice(str(name), "instance passed by the caller")
+            self._backend = backend
+        logger.debug(
+            "client uses backend %s (%s)", self._choice.name, self._choice.reason
+        )
+
+    @property
+    def backend_name(self) -> str:
+        """The name of the backend this client sends through."""
+        return self._choice.name
+
+    @property
+    def backend_reason(self) -> str:
+        """Why that backend was chosen: argument, environment or default."""
+        return self._choice.reason
+
+    @property
+    def endpoint(self) -> str:
+        """The console base URL this client calls."""
+        return self._settings.endpoint
+
+    @property
+    def api_version(self) -> ApiVersion:
+        """The API generation used when a call does not name one."""
+        return self._settings.api_version
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(backend={self.backend_name!r}, "
+            f"endpoint={self.endpoint!r}, api_version={self.api_version.value!r})"
+        )
+
+    def _request(
+        self, route: object, action: object, body: object
+    ) -> ConsoleRequest:
+        return ConsoleRequest(
+            route=check_route(route),
+            action=check_action(action),
+            body=check_body(body),
+            endpoint=self._settings.endpoint,
+            credentials=self._settings.credentials,
+            timeout=self._settings.timeout,
+        )
+
+    def _version(self, api_version: object) -> ApiVersion:
+        return self._settings.api_version if api_version is None else check_api_version(
+            api_version
+        )
+
+    def _status_request(self, export_id: object, api_version: object) -> ConsoleRequest:
+        version = self._version(api_version)
+        checked = check_export_id(export_id)
+        if version is ApiVersion.V1:
+            return self._request(V1_EXPORT_INFO, None, {"exportID": checked})
+        if not isinstance(checked, str):
+            raise InvalidInputError(
+                "the V2 API identifies export tasks by their string id such as "
+                f"'amemt-hkkf5y9e64j8', got the int {checked}",
+                parameter="export_id",
+            )
+        return self._request(V2_ROUTE, V2_DESCRIBE_EXPORT, {"taskId": checked})
+
+    def _finish(
+        self, request: ConsoleRequest, raw: RawResponse, started: float
+    ) -> ConsoleResponse:
+        elapsed = time.perf_counter() - started
+        credentials = request.credentials
+        try:
+            response = parse_envelope(
+                raw,
+                route=request.route,
+                backend=self.backend_name,
+                secrets=(credentials.access_key, credentials.secret_key),
+            )
+        except FacadeError as exc:
+            self._log(request, f"{type(exc).__name__} HTTP {raw.status}", elapsed)
+            raise
+        self._log(request, f"ok HTTP {raw.status}", elapsed)
+        return response
+
+    def _failed(self, request: ConsoleRequest, exc: FacadeError, started: float) -> None:
+        exc.backend = exc.backend or self.backend_name
+        self._log(request, type(exc).__name__, time.perf_counter() - started)
+
+    def _log(self, request: ConsoleRequest, outcome: str, elapsed: float) -> None:
+        logger.info(
+            "console call backend=%s route=%s action=%s outcome=%s elapsed=%.3fs",
+            self.backend_name,
+            request.route,
+            request.action or "-",
+            outcome,
+            elapsed,
+        )
+
+
+class Client(_Core):
+    """A console client with its own endpoint, keys, timeout and backend.
+
+    ``backend`` is a backend name (see ``qianfan-facade backends``), a backend
+    instance, or ``None`` for ``QIANFAN_FACADE_BACKEND`` and then the default.
+    ``endpoint``, ``access_key`` and ``secret_key`` default to the variables the
+    official SDK reads: ``QIANFAN_CONSOLE_API_BASE_URL``, ``QIANFAN_ACCESS_KEY``
+    and ``QIANFAN_SECRET_KEY``. Raises :class:`ConfigurationError` when keys are
+    missing or the backend is unknown, :class:`InvalidInputError` for a bad value.
+    """
+
+    def __init__(
+        self,
+        backend: str | Backend | None = None,
+        endpoint: str | None = None,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        *,
+        api_version: ApiVersion | str = ApiVersion.V1,
+        registry: PluginRegistry | None = None,
+    ) -> None:
+        super().__init__(
+            backend, endpoint, access_key, secret_key, timeout, api_version, registry
+        )
+        if not callable(getattr(self._backend, "send", None)):
+            raise ConfigurationError(
+                f"backend {self.backend_name!r} has no synchronous send(); use "
+                "facade.AsyncClient with it"
+            )
+
+    def call_action(
+        self,
+        route: str,
+        action: str | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> ConsoleResponse:
+        """Call any console route (V1) or action (V2) and return its envelope.
+
+        Raises a :class:`ConsoleError` subclass when the console answers with an
+        error, :class:`TransportError` when no answer arrives and
+        :class:`InvalidResponseError` when the answer is not a console response.
+        """
+        return self._send(self._request(route, action, body))
+
+    def export_status(
+        self, export_id: int | str, *, api_version: ApiVersion | str | None = None
+    ) -> ExportTask:
+        """Return the current state of an evaluation result export task.
+
+        ``export_id`` is the numeric id or the string id (``amemt-...``); the V2
+        API takes only the string id.
+        """
+        response = self._send(self._status_request(export_id, api_version))
+        return self._task(response)
+
+    def _task(self, response: ConsoleResponse) -> ExportTask:
+        try:
+            return to_export_task(response)
+        except FacadeError as exc:
+            exc.backend = self.backend_name
+            raise
+
+    def _send(self, request: ConsoleRequest) -> ConsoleResponse:
+        started = time.perf_counter()
+        try:
+            raw = self._backend.send(request)
+        except FacadeError as exc:
+            self._failed(request, exc, started)
+            raise
+        return self._finish(request, raw, started)
+
+    def close(self) -> None:
+        """Close the backend's connections; the client is not used again."""
+        self._backend.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

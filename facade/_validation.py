@@ -1,0 +1,234 @@
+"""Checks every public entry point runs before anything is sent.
+
+Each check raises :class:`~facade.InvalidInputError` naming the parameter at
+fault and what would be accepted. Messages never repeat a credential.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from facade._errors import InvalidInputError
+
+__all__ = [
+    "check_action",
+    "check_body",
+    "check_credential",
+    "check_endpoint",
+    "check_export_id",
+    "check_route",
+    "check_timeout",
+]
+
+_ROUTE_SEGMENT = re.compile(r"[A-Za-z0-9._~-]+")
+_ACTION = re.compile(r"[A-Za-z0-9]+")
+_MAX_BODY_DEPTH = 32
+_SHOWN = 40
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}...'"
+
+
+def check_export_id(export_id: object, parameter: str = "export_id") -> int | str:
+    """Return a valid export task id: a positive int or a non-empty string id."""
+    if isinstance(export_id, bool) or not isinstance(export_id, int | str):
+        raise InvalidInputError(
+            f"{parameter} must be a positive int or a string id such as "
+            f"'amemt-hkkf5y9e64j8', not {type(export_id).__name__} "
+            f"{_shown(export_id)}",
+            parameter=parameter,
+        )
+    if isinstance(export_id, int):
+        if export_id <= 0:
+            raise InvalidInputError(
+                f"{parameter} must be a positive int, got {export_id}",
+                parameter=parameter,
+            )
+        return export_id
+    if not export_id.strip():
+        raise InvalidInputError(
+            f"{parameter} must not be empty or only whitespace", parameter=parameter
+        )
+    if any(ch.isspace() for ch in export_id) or not export_id.isprintable():
+        raise InvalidInputError(
+            f"{parameter} must not contain whitespace or control characters, "
+            f"got {_shown(export_id)}",
+            parameter=parameter,
+        )
+    return export_id
+
+
+def check_route(route: object) -> str:
+    """Return a console route: an absolute path of unreserved characters."""
+    if not isinstance(route, str) or not route:
+        raise InvalidInputError(
+            f"route must be a non-empty string such as '/v2/eval', got "
+            f"{_shown(route)}",
+            parameter="route",
+        )
+    if not route.startswith("/"):
+        raise InvalidInputError(
+            f"route must start with '/', got {_shown(route)}", parameter="route"
+        )
+    if "?" in route or "#" in route:
+        raise InvalidInputError(
+            "route must not carry a query or fragment; pass the V2 action as "
+            "'action'",
+            parameter="route",
+        )
+    segments = route[1:].split("/")
+    if any(segment in {".", ".."} for segment in segments):
+        raise InvalidInputError(
+            "route must not contain '.' or '..' segments", parameter="route"
+        )
+    if any(not _ROUTE_SEGMENT.fullmatch(segment) for segment in segments):
+        raise InvalidInputError(
+            "route segments must be non-empty and use only letters, digits and "
+            f"'-._~', got {_shown(route)}",
+            parameter="route",
+        )
+    return route
+
+
+def check_action(action: object) -> str | None:
+    """Return a V2 action name (letters and digits) or ``None``."""
+    if action is None:
+        return None
+    if not isinstance(action, str) or not _ACTION.fullmatch(action):
+        raise InvalidInputError(
+            "action must be None or a name of ASCII letters and digits such as "
+            f"'DescribeEvalResultExportTask', got {_shown(action)}",
+            parameter="action",
+        )
+    return action
+
+
+def check_body(body: object) -> dict[str, Any]:
+    """Return a JSON object body, refusing values JSON cannot carry faithfully."""
+    if body is None:
+        return {}
+    if not isinstance(body, Mapping):
+        raise InvalidInputError(
+            f"body must be a JSON object (a dict), not {type(body).__name__}",
+            parameter="body",
+        )
+    _check_json_value(body, "body", 0)
+    return dict(body)
+
+
+def _check_json_value(value: object, where: str, depth: int) -> None:
+    if depth > _MAX_BODY_DEPTH:
+        raise InvalidInputError(
+            f"body nests deeper than {_MAX_BODY_DEPTH} levels at {where}",
+            parameter="body",
+        )
+    if value is None or isinstance(value, bool | int | str):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidInputError(
+                f"body holds {value!r} at {where}; JSON has no NaN or infinity",
+                parameter="body",
+            )
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidInputError(
+                    f"body keys must be strings, got {type(key).__name__} at {where}",
+                    parameter="body",
+                )
+            _check_json_value(item, f"{where}.{key}", depth + 1)
+        return
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_json_value(item, f"{where}[{index}]", depth + 1)
+        return
+    raise InvalidInputError(
+        f"body holds a {type(value).__name__} at {where}; only JSON types "
+        "(dict, list, str, int, float, bool, None) can be sent",
+        parameter="body",
+    )
+
+
+def check_endpoint(endpoint: object) -> str:
+    """Return an endpoint as ``scheme://host[:port]`` with no trailing slash."""
+    if not isinstance(endpoint, str) or not endpoint.strip():
+        raise InvalidInputError(
+            "endpoint must be an http or https URL such as "
+            "'https://qianfan.baidubce.com'",
+            parameter="endpoint",
+        )
+    try:
+        parts = urlsplit(endpoint.strip())
+        port = parts.port
+    except ValueError:
+        raise InvalidInputError(
+            f"endpoint is not a valid URL: {_shown(endpoint)}", parameter="endpoint"
+        ) from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise InvalidInputError(
+            "endpoint must be an http or https URL with a host, got "
+            f"{_shown(endpoint)}",
+            parameter="endpoint",
+        )
+    if parts.username or parts.password:
+        raise InvalidInputError(
+            "endpoint must not carry user information", parameter="endpoint"
+        )
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        raise InvalidInputError(
+            "endpoint must be scheme://host[:port] without a path, query or "
+            f"fragment, got {_shown(endpoint)}",
+            parameter="endpoint",
+        )
+    netloc = parts.hostname if port is None else f"{parts.hostname}:{port}"
+    if ":" in parts.hostname:
+        netloc = f"[{parts.hostname}]" + ("" if port is None else f":{port}")
+    return f"{parts.scheme}://{netloc}"
+
+
+def check_timeout(timeout: object, parameter: str = "timeout") -> float:
+    """Return a positive, finite number of seconds."""
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise InvalidInputError(
+            f"{parameter} must be a number of seconds, not {type(timeout).__name__}",
+            parameter=parameter,
+        )
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise InvalidInputError(
+            f"{parameter} must be a positive, finite number of seconds, got "
+            f"{timeout!r}",
+            parameter=parameter,
+        )
+    return float(timeout)
+
+
+def check_credential(value: object, parameter: str, variable: str) -> str:
+    """Return a usable access or secret key without ever echoing it."""
+    if not isinstance(value, str):
+        raise InvalidInputError(
+            f"{parameter} must be a string (or set {variable})", parameter=parameter
+        )
+    if not value:
+        raise InvalidInputError(
+            f"{parameter} is empty; pass it or set {variable}", parameter=parameter
+        )
+    if any(ch.isspace() for ch in value) or not value.isprintable():
+        raise InvalidInputError(
+            f"{parameter} contains whitespace or control characters; check how "
+            f"it was copied (the value is not shown)",
+            parameter=parameter,
+        )
+    if "/" in value and parameter == "access_key":
+        raise InvalidInputError(
+            f"{parameter} must not contain '/' (the value is not shown)",
+            parameter=parameter,
+        )
+    return value

@@ -1,0 +1,219 @@
+"""Record scenarios into vcrpy cassettes and replay them through any backend.
+
+A cassette holds one scenario: the recorded HTTP interactions plus the scenario
+itself in the cassette's metadata, so any directory of cassettes can be
+replayed without other files. Recording keeps no credential: request headers
+are dropped except ``Content-Type``, and the file is written under a temporary
+name and renamed into place only when the recording completed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import vcr
+from vcr.errors import CannotOverwriteExistingCassetteException
+from vcr.request import Request
+
+from facade._client import Client
+from facade._errors import ConfigurationError
+from facade._plugins import PluginRegistry
+from facade.contract._scenarios import METADATA_KEY, Outcome, Scenario, run_scenario
+
+__all__ = [
+    "MATCH_ON",
+    "Replay",
+    "console_vcr",
+    "load_scenario",
+    "record_scenario",
+    "replay_cassette",
+]
+
+#: Matchers that ignore only what legitimately differs between backends and
+#: runs: headers (signature, date, user agent, request-source), host and port,
+#: JSON spacing and key order, and ``?Action=`` empty versus absent.
+MATCH_ON = ("method", "path", "console_query", "json_body")
+
+# Replays never send anything; these keys only have to be well-formed.
+_REPLAY_ACCESS_KEY = "replay-access-key"
+_REPLAY_SECRET_KEY = "replay-secret-key"
+_KEPT_REQUEST_HEADERS = {"content-type"}
+_DROPPED_RESPONSE_HEADERS = {"date", "server", "set-cookie"}
+
+
+def _console_query(r1: Request, r2: Request) -> None:
+    def significant(request: Request) -> list[tuple[str, str]]:
+        pairs = parse_qsl(request.url.partition("?")[2], keep_blank_values=True)
+        return sorted((k, v) for k, v in pairs if not (k == "Action" and v == ""))
+
+    if significant(r1) != significant(r2):
+        raise AssertionError(f"query {significant(r1)} != {significant(r2)}")
+
+
+def _decoded(body: Any) -> Any:
+    if body in (None, b"", ""):
+        return None
+    text = body.decode("utf-8") if isinstance(body, bytes) else body
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _json_body(r1: Request, r2: Request) -> None:
+    left, right = _decoded(r1.body), _decoded(r2.body)
+    if left != right:
+        raise AssertionError(f"body {left!r} != {right!r}")
+
+
+def _scrub_request(request: Request) -> Request:
+    for name in list(request.headers):
+        if name.lower() not in _KEPT_REQUEST_HEADERS:
+            del request.headers[name]
+    return request
+
+
+def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
+    headers = response.get("headers", {})
+    for name in list(headers):
+        if name.lower() in _DROPPED_RESPONSE_HEADERS:
+            del headers[name]
+    return response
+
+
+def console_vcr(**overrides: Any) -> vcr.VCR:
+    """A ``vcr.VCR`` with the facade's matchers and scrubbers registered."""
+    settings: dict[str, Any] = {
+        "match_on": MATCH_ON,
+        "before_record_request": _scrub_request,
+        "before_record_response": _scrub_response,
+        "decode_compressed_response": True,
+        "record_on_exception": False,
+    }
+    settings.update(overrides)
+    recorder = vcr.VCR(**settings)
+    recorder.register_matcher("console_query", _console_query)
+    recorder.register_matcher("json_body", _json_body)
+    return recorder
+
+
+def record_scenario(
+    scenario: Scenario,
+    path: str | os.PathLike[str],
+    *,
+    backend: str | None = None,
+    endpoint: str,
+    access_key: str,
+    secret_key: str,
+    registry: PluginRegistry | None = None,
+) -> Outcome:
+    """Run ``scenario`` against a live console (or emulator) and save its cassette.
+
+    The cassette at ``path`` is replaced only when the recording completed; on
+    any unexpected exception nothing is written. Returns the outcome seen live.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, partial = tempfile.mkstemp(
+        prefix=f".{target.stem}.", suffix=".partial.yaml", dir=target.parent
+    )
+    os.close(handle)
+    os.unlink(partial)  # vcrpy must find no cassette there, so it records anew
+    try:
+        client = Client(
+            backend,
+            endpoint=endpoint,
+            access_key=access_key,
+            secret_key=secret_key,
+            api_version=scenario.api_version,
+            registry=registry,
+        )
+        with client, console_vcr(record_mode="all").use_cassette(partial) as cassette:
+            cassette.get_metadata(METADATA_KEY, scenario.model_dump(mode="json"))
+            cassette.get_metadata("endpoint", endpoint)
+            outcome = run_scenario(client, scenario)
+        if not Path(partial).is_file():
+            raise ConfigurationError(
+                f"recording {scenario.name} captured no HTTP interaction"
+            )
+        os.replace(partial, target)
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
+    return outcome
+
+
+def load_scenario(path: str | os.PathLike[str]) -> tuple[Scenario, str]:
+    """Read the scenario and recording endpoint stored in a cassette."""
+    import yaml
+
+    with open(path, encoding="utf-8") as stream:
+        data = yaml.safe_load(stream)
+    metadata = (data or {}).get("metadata") or {}
+    if METADATA_KEY not in metadata:
+        raise ConfigurationError(
+            f"{path} is not a qianfan-facade cassette: it has no "
+            f"'{METADATA_KEY}' metadata (record it with 'qianfan-facade record')"
+        )
+    scenario = Scenario.model_validate(metadata[METADATA_KEY])
+    return scenario, str(metadata.get("endpoint") or "http://127.0.0.1")
+
+
+@dataclass(frozen=True)
+class Replay:
+    """One cassette replayed through one backend."""
+
+    scenario: Scenario
+    backend: str
+    outcome: Outcome | None
+    fully_played: bool
+    problem: str | None = None
+
+
+@contextmanager
+def _playing(path: str | os.PathLike[str]) -> Iterator[Any]:
+    recorder = console_vcr(record_mode="none", allow_playback_repeats=False)
+    with recorder.use_cassette(str(path)) as cassette:
+        yield cassette
+
+
+def replay_cassette(
+    path: str | os.PathLike[str],
+    backend: str,
+    *,
+    registry: PluginRegistry | None = None,
+) -> Replay:
+    """Replay a cassette through ``backend``; nothing reaches the network."""
+    scenario, endpoint = load_scenario(path)
+    client = Client(
+        backend,
+        endpoint=endpoint,
+        access_key=_REPLAY_ACCESS_KEY,
+        secret_key=_REPLAY_SECRET_KEY,
+        api_version=scenario.api_version,
+        registry=registry,
+    )
+    try:
+        with client, _playing(path) as cassette:
+            outcome = run_scenario(client, scenario)
+            fully_played = bool(cassette.all_played)
+            unplayed = len(cassette) - cassette.play_count
+    except CannotOverwriteExistingCassetteException as exc:
+        return Replay(scenario, backend, None, False, _unmatched(exc))
+    problem = None if fully_played else f"{unplayed} recorded interaction(s) not played"
+    return Replay(scenario, backend, outcome, fully_played, problem)
+
+
+def _unmatched(exc: CannotOverwriteExistingCassetteException) -> str:
+    request = getattr(exc, "failed_request", None)
+    if request is None:
+        return "a request was not found in the cassette"
+    return f"request not in the cassette: {request.method} {request.path}"

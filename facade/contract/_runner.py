@@ -1,0 +1,124 @@
+"""The contract check: every cassette through every backend, compared field by field."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from facade._errors import ConfigurationError
+from facade._plugins import PluginRegistry, default_registry
+from facade.contract._cassettes import Replay, replay_cassette
+
+__all__ = ["ContractReport", "ScenarioResult", "bundled_cassettes", "run_contract"]
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    """One cassette's replays, and the fields where backends disagree."""
+
+    cassette: Path
+    replays: dict[str, Replay]
+    differences: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when every backend played the whole cassette identically."""
+        return not self.differences and all(
+            replay.fully_played and replay.problem is None
+            for replay in self.replays.values()
+        )
+
+    def cell(self, backend: str) -> str:
+        """A short verdict for one backend, for the contract table."""
+        replay = self.replays[backend]
+        if replay.problem:
+            return replay.problem
+        if self.differences.get(backend):
+            return "differs: " + ", ".join(self.differences[backend])
+        return "identical"
+
+
+@dataclass(frozen=True)
+class ContractReport:
+    """Results of a contract run, one per cassette."""
+
+    backends: list[str]
+    results: list[ScenarioResult]
+
+    @property
+    def ok(self) -> bool:
+        """True when every cassette played identically through every backend."""
+        return bool(self.results) and all(result.ok for result in self.results)
+
+
+def bundled_cassettes() -> Path:
+    """The folder of cassettes shipped with the facade."""
+    shipped = resources.files("facade") / "_cassettes"
+    if shipped.is_dir():
+        return Path(str(shipped))
+    # An editable install runs from the source tree, where they live in tests/.
+    return Path(__file__).resolve().parents[2] / "tests" / "cassettes"
+
+
+def _cassettes(paths: list[str | os.PathLike[str]]) -> list[Path]:
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(sorted(path.glob("*.yaml")))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise ConfigurationError(f"no cassette or folder at {path}")
+    if not found:
+        raise ConfigurationError(
+            "no cassettes found in " + ", ".join(str(Path(p)) for p in paths)
+        )
+    return found
+
+
+def _compare(replays: dict[str, Replay]) -> dict[str, list[str]]:
+    played = {name: r.outcome for name, r in replays.items() if r.outcome is not None}
+    if len(played) < 2:
+        return {}
+    reference_name = next(iter(played))
+    reference = played[reference_name].flat()  # type: ignore[union-attr]
+    differences: dict[str, list[str]] = {}
+    for name, outcome in played.items():
+        flat = outcome.flat()  # type: ignore[union-attr]
+        differing = sorted(
+            key
+            for key in reference.keys() | flat.keys()
+            if reference.get(key, _MISSING) != flat.get(key, _MISSING)
+        )
+        if differing and name != reference_name:
+            differences[name] = differing
+            differences.setdefault(reference_name, differing)
+    return differences
+
+
+_MISSING = object()
+
+
+def run_contract(
+    paths: list[str | os.PathLike[str]] | None = None,
+    backends: list[str] | None = None,
+    *,
+    registry: PluginRegistry | None = None,
+) -> ContractReport:
+    """Replay cassettes (default: the bundled ones) through backends (default: all)."""
+    registry = registry or default_registry()
+    installed = sorted(registry.backends())
+    chosen = backends or installed
+    for name in chosen:
+        registry.choose(name)  # raises BackendNotFoundError listing what exists
+    results = []
+    for cassette in _cassettes(paths or [bundled_cassettes()]):
+        replays = {
+            name: replay_cassette(cassette, name, registry=registry)
+            for name in chosen
+        }
+        results.append(ScenarioResult(cassette, replays, _compare(replays)))
+    return ContractReport(chosen, results)

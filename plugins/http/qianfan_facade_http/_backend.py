@@ -1,0 +1,101 @@
+"""Send signed console requests with httpx, sync and async."""
+
+from __future__ import annotations
+
+import time
+from importlib.metadata import version
+
+import httpx
+
+import facade
+
+__all__ = ["HttpBackend"]
+
+_USER_AGENT = f"qianfan-facade-http/{version('qianfan-facade-http')}"
+
+
+class HttpBackend:
+    """One httpx connection pool per client, each request freshly signed."""
+
+    name = "http"
+
+    def __init__(self) -> None:
+        self._client: httpx.Client | None = None
+        self._async_client: httpx.AsyncClient | None = None
+
+    def _prepare(self, request: facade.ConsoleRequest) -> tuple[bytes, dict[str, str]]:
+        content = request.json_bytes()
+        headers = facade.signed_headers(
+            access_key=request.credentials.access_key,
+            secret_key=request.credentials.secret_key,
+            url=request.url,
+            content=content,
+            timestamp=time.time(),
+        )
+        headers["user-agent"] = _USER_AGENT
+        return content, headers
+
+    def send(self, request: facade.ConsoleRequest) -> facade.RawResponse:
+        """Sign and POST one request; map httpx failures to facade errors."""
+        if self._client is None:
+            self._client = httpx.Client()
+        content, headers = self._prepare(request)
+        with _mapped_errors(request):
+            response = self._client.post(
+                request.url, content=content, headers=headers, timeout=request.timeout
+            )
+        return facade.RawResponse.build(
+            response.status_code, response.headers, response.content
+        )
+
+    async def asend(self, request: facade.ConsoleRequest) -> facade.RawResponse:
+        """Sign and POST one request from asyncio."""
+        if self._async_client is None:
+            self._async_client = httpx.AsyncClient()
+        content, headers = self._prepare(request)
+        with _mapped_errors(request):
+            response = await self._async_client.post(
+                request.url, content=content, headers=headers, timeout=request.timeout
+            )
+        return facade.RawResponse.build(
+            response.status_code, response.headers, response.content
+        )
+
+    def close(self) -> None:
+        """Close the sync connection pool."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    async def aclose(self) -> None:
+        """Close both connection pools."""
+        self.close()
+        if self._async_client is not None:
+            await self._async_client.aclose()
+            self._async_client = None
+
+
+class _mapped_errors:
+    """Translate httpx's transport exceptions at the backend boundary."""
+
+    def __init__(self, request: facade.ConsoleRequest) -> None:
+        self._request = request
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        where = f"{self._request.endpoint}{self._request.route}"
+        if isinstance(exc, httpx.TimeoutException):
+            raise facade.TransportTimeoutError(
+                f"no answer from {where} within {self._request.timeout:g}s "
+                f"({type(exc).__name__})",
+                backend="http",
+            ) from exc
+        if isinstance(exc, httpx.TransportError):
+            raise facade.TransportError(
+                f"request to {where} failed: {type(exc).__name__}: {exc}",
+                backend="http",
+            ) from exc

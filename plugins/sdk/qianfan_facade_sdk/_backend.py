@@ -1,0 +1,183 @@
+"""Send console requests through the official SDK with per-client keys.
+
+``qianfan.resources.console.utils.call_action`` reads the access key, secret
+key and endpoint from the SDK's process-wide config and accepts no per-call
+keys. Swapping that config around each call would race between threads, so
+this backend takes the SDK's path one level down instead: the request is built
+by the function ``call_action`` wraps (so route, ``?Action=`` and body are
+exactly the SDK's), and it is signed and sent by the SDK's own
+``ConsoleAPIRequestor`` with the keys and endpoint of the facade client. The
+SDK's retries are off (the facade owns retries) and its error raising is
+replaced by returning the raw answer, which the facade normalizes for every
+backend alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import qianfan.errors
+import requests
+from qianfan.resources.console.utils import call_action
+from qianfan.resources.http_client import HTTPClient
+from qianfan.resources.requestor.console_requestor import ConsoleAPIRequestor
+from qianfan.resources.typing import QfRequest, RetryConfig
+from qianfan.version import VERSION
+
+import facade
+
+__all__ = ["SdkBackend"]
+
+# The undecorated function behind call_action: it builds the QfRequest.
+_build_sdk_request = call_action.__wrapped__  # type: ignore[attr-defined]
+_REQUEST_SOURCE = f"qianfan_py_sdk_v{VERSION}"
+_ASYNC_WORKERS = 8
+
+
+class _RedactingFilter(logging.Filter):
+    """Scrub signatures and keys from the SDK's log records.
+
+    The SDK logs full request headers, Authorization included, when the console
+    answers with an HTTP error; ``baidubce``'s signer logs the signing key at
+    DEBUG. Records of the first kind are rewritten, of the second dropped.
+    """
+
+    _AUTHORIZATION = re.compile(r"bce-auth-v1/[^\s'\",}]*")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets: set[str] = set()
+        self._lock = threading.Lock()
+
+    def remember(self, *secrets: str) -> None:
+        with self._lock:
+            self._secrets.update(secret for secret in secrets if secret)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("baidubce.auth"):
+            return False
+        text = self._AUTHORIZATION.sub("bce-auth-v1/[redacted]", record.getMessage())
+        with self._lock:
+            secrets = tuple(self._secrets)
+        for secret in secrets:
+            text = text.replace(secret, "[redacted]")
+        record.msg, record.args = text, None
+        return True
+
+
+_FILTER = _RedactingFilter()
+for _name in ("qianfan", "baidubce.auth.bce_v1_signer"):
+    logging.getLogger(_name).addFilter(_FILTER)
+
+
+class _CapturingHTTPClient(HTTPClient):
+    """The SDK's HTTP client, keeping the last raw ``requests`` response."""
+
+    last_response: requests.Response | None = None
+
+    def request(self, req: QfRequest) -> requests.Response:
+        self.last_response = None
+        response = super().request(req)
+        self.last_response = response
+        return response
+
+
+class _Requestor(ConsoleAPIRequestor):  # type: ignore[misc]
+    """The SDK's console requestor, aimed at one endpoint, never raising on bodies."""
+
+    def __init__(self, endpoint: str) -> None:
+        super().__init__(host=endpoint)
+        self._client: _CapturingHTTPClient = _CapturingHTTPClient()
+
+    def _check_error(self, body: dict[str, Any]) -> None:
+        # V1 error bodies are normalized by the facade, the same for every backend.
+        return None
+
+
+class SdkBackend:
+    """Send through the SDK's console path; one requestor per thread."""
+
+    name = "sdk"
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._opened: list[_Requestor] = []
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+
+    def _requestor(self, endpoint: str) -> _Requestor:
+        requestors: dict[str, _Requestor] = self._local.__dict__.setdefault(
+            "requestors", {}
+        )
+        if endpoint not in requestors:
+            requestors[endpoint] = _Requestor(endpoint)
+            with self._pool_lock:
+                self._opened.append(requestors[endpoint])
+        return requestors[endpoint]
+
+    def send(self, request: facade.ConsoleRequest) -> facade.RawResponse:
+        """Build, sign and send one request with the SDK; return the raw answer."""
+        credentials = request.credentials
+        _FILTER.remember(credentials.access_key, credentials.secret_key)
+        sdk_request = _build_sdk_request(request.route, request.action, dict(request.body))
+        sdk_request.headers["request-source"] = _REQUEST_SOURCE
+        requestor = self._requestor(request.endpoint)
+        retry = RetryConfig(retry_count=1, timeout=request.timeout)
+        where = f"{request.endpoint}{request.route}"
+        try:
+            requestor._request_console_api(
+                sdk_request, credentials.access_key, credentials.secret_key, retry
+            )
+        except qianfan.errors.RequestError as exc:
+            # Raised for non-2xx and non-JSON answers; the answer itself is what
+            # the facade needs, so it is returned and the SDK's message dropped.
+            if requestor._client.last_response is None:
+                raise
+            exc.__traceback__ = None
+        except requests.exceptions.Timeout as exc:
+            raise facade.TransportTimeoutError(
+                f"no answer from {where} within {request.timeout:g}s "
+                f"({type(exc).__name__})",
+                backend=self.name,
+            ) from exc
+        except requests.exceptions.RequestException as exc:
+            raise facade.TransportError(
+                f"request to {where} failed: {type(exc).__name__}",
+                backend=self.name,
+            ) from exc
+        response = requestor._client.last_response
+        assert response is not None
+        return facade.RawResponse.build(
+            response.status_code, response.headers, response.content
+        )
+
+    async def asend(self, request: facade.ConsoleRequest) -> facade.RawResponse:
+        """Run :meth:`send` in a bounded worker pool: the SDK has no async console call."""
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    _ASYNC_WORKERS, thread_name_prefix="qianfan-facade-sdk"
+                )
+            pool = self._pool
+        return await asyncio.get_running_loop().run_in_executor(pool, self.send, request)
+
+    def close(self) -> None:
+        """Stop the worker pool and close every thread's session."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+        with self._pool_lock:
+            opened, self._opened = self._opened, []
+            self._local = threading.local()
+        for requestor in opened:
+            requestor._client._session.close()
+
+    async def aclose(self) -> None:
+        """Close from asyncio."""
+        await asyncio.get_running_loop().run_in_executor(None, self.close)
