@@ -11,7 +11,10 @@ Two places differ from the official ``baidubce`` signer on purpose:
   because routes are limited to unreserved characters);
 * a query parameter named ``authorization`` is left out, as the documentation
   says (the official signer means to, but compares a bound method and never
-  does).
+  does);
+* with an explicit list of headers to sign, exactly those headers are signed
+  (the official signer also signs every ``x-bce-*`` header without listing
+  it; no SDK is affected, since each lists every ``x-bce-*`` header it sends).
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ DEFAULT_HEADERS_TO_SIGN = frozenset({"host", "content-md5", "content-length", "c
 _UNRESERVED = frozenset(
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
 )
+# The official signer trims bytes, so only ASCII whitespace is trimmed.
+_ASCII_SPACE = " \t\n\r\x0b\x0c"
 _ENCODED = tuple(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in range(256))
 
 
@@ -54,7 +59,8 @@ def uri_encode(value: str, *, keep_slash: bool = False) -> str:
 
 def canonical_time(timestamp: float) -> str:
     """Format a POSIX timestamp as the ``yyyy-mm-ddThh:mm:ssZ`` BCE expects."""
-    moment = _dt.datetime.fromtimestamp(int(timestamp), tz=_dt.timezone.utc)
+    # Rounded to the microsecond first, as the official signer does.
+    moment = _dt.datetime.fromtimestamp(timestamp, tz=_dt.timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -77,14 +83,14 @@ def canonical_headers(
     With no explicit choice, the default set plus every ``x-bce-*`` header is
     signed, as the documentation and the official signer do.
     """
-    chosen = {name.strip().lower() for name in headers_to_sign or ()}
+    chosen = {name.strip(_ASCII_SPACE).lower() for name in headers_to_sign or ()}
     default = not chosen
     if default:
         chosen = set(DEFAULT_HEADERS_TO_SIGN)
     lines = []
     for name, value in headers.items():
-        lowered = name.strip().lower()
-        stripped = str(value).strip()
+        lowered = name.strip(_ASCII_SPACE).lower()
+        stripped = str(value).strip(_ASCII_SPACE)
         if not stripped:
             continue
         if lowered in chosen or (default and lowered.startswith("x-bce-")):
@@ -180,7 +186,9 @@ def parse_authorization(value: str) -> AuthorizationParts:
     if len(parts) != 6 or parts[0] != AUTH_VERSION:
         raise ValueError("not a bce-auth-v1 authorization string")
     version, access_key, timestamp, expiration, signed, signature = parts
-    if not access_key or not expiration.isdigit() or not signature:
+    if not access_key or not signature or not (
+        expiration.isascii() and expiration.isdigit()
+    ):
         raise ValueError("incomplete bce-auth-v1 authorization string")
     try:
         _dt.datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ")
