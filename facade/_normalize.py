@@ -313,13 +313,16 @@ def _describe(content: bytes) -> str:
 
 
 def _field(
-    result: Mapping[str, Any], names: tuple[str, ...], meaning: str
+    result: Mapping[str, Any],
+    names: tuple[str, ...],
+    meaning: str,
+    kinds: tuple[type, ...] = (str, int),
 ) -> str | int | None:
     for name in names:
         value = result.get(name)
         if value is None or value == "":
             continue
-        if isinstance(value, bool) or not isinstance(value, str | int):
+        if isinstance(value, bool) or not isinstance(value, kinds):
             raise InvalidResponseError(
                 f"the console sent {meaning} '{name}' as {type(value).__name__}"
             )
@@ -327,8 +330,13 @@ def _field(
     return None
 
 
-def _text(result: Mapping[str, Any], names: tuple[str, ...], meaning: str) -> str | None:
-    value = _field(result, names, meaning)
+def _text(
+    result: Mapping[str, Any],
+    names: tuple[str, ...],
+    meaning: str,
+    kinds: tuple[type, ...] = (str,),
+) -> str | None:
+    value = _field(result, names, meaning, kinds)
     return None if value is None else str(value)
 
 
@@ -353,7 +361,7 @@ def to_export_task(response: ConsoleResponse) -> ExportTask:
         return ExportTask(
             export_id=numeric,
             task_id=_text(result, _STRING_ID, "the string export id"),
-            evaluation_id=_text(result, _EVALUATION_ID, "the evaluation id"),
+            evaluation_id=_text(result, _EVALUATION_ID, "the evaluation id", (str, int)),
             state=_STATES.get(raw_state, ExportState.UNKNOWN),
             raw_state=raw_state,
             storage=None

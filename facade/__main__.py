@@ -1,0 +1,5 @@
+"""Run the command line as ``python -m facade``."""
+
+from facade._cli import main
+
+main()

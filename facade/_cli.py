@@ -1,0 +1,316 @@
+"""The ``qianfan-facade`` command: results on stdout, diagnostics on stderr."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from facade._errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ConsoleError,
+    ExportError,
+    FacadeError,
+    InvalidInputError,
+    InvalidResponseError,
+    NotFoundError,
+    TransportError,
+)
+
+__all__ = ["main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Exit codes by error branch, most specific first; documented in the README.
+EXIT_CODES: tuple[tuple[type[FacadeError], int], ...] = (
+    (InvalidInputError, 2),
+    (ConfigurationError, 3),
+    (AuthenticationError, 4),
+    (NotFoundError, 5),
+    (ConsoleError, 6),
+    (TransportError, 7),
+    (InvalidResponseError, 8),
+    (ExportError, 9),
+)
+CONTRACT_FAILED = 1
+
+
+def exit_code_for(error: FacadeError) -> int:
+    """The process exit code for an expected failure."""
+    for cls, code in EXIT_CODES:
+        if isinstance(error, cls):
+            return code
+    return 1
+
+
+@contextmanager
+def _expected_failures() -> Iterator[None]:
+    try:
+        yield
+    except FacadeError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(exit_code_for(exc)) from None
+
+
+def _configure_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(level)
+    # The SDK attaches its own stderr handler at import and logs every console
+    # error with request headers; it stays silent unless asked for with -vv.
+    logging.getLogger("qianfan").disabled = verbose < 2
+    logging.getLogger("baidubce").setLevel(logging.WARNING)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="-v: one line per call; -vv: debug.")
+@click.version_option(package_name="qianfan-facade")
+def main(verbose: int) -> None:
+    """A typed, pluggable facade over Baidu Qianfan's console API."""
+    _configure_logging(verbose)
+
+
+def _client_options(func: F) -> F:
+    options = [
+        click.option(
+            "--backend",
+            "-b",
+            default=None,
+            help="Backend name (default: $QIANFAN_FACADE_BACKEND, then the default).",
+        ),
+        click.option(
+            "--endpoint",
+            default=None,
+            help="Console base URL (default: $QIANFAN_CONSOLE_API_BASE_URL).",
+        ),
+        click.option(
+            "--api-version",
+            type=click.Choice(["v1", "v2"]),
+            default="v1",
+            show_default=True,
+            help="Console API generation.",
+        ),
+        click.option(
+            "--timeout", type=float, default=30.0, show_default=True, help="Seconds."
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _client(backend: str | None, endpoint: str | None, api_version: str, timeout: float) -> Any:
+    from facade._client import Client
+
+    return Client(backend, endpoint=endpoint, timeout=timeout, api_version=api_version)
+
+
+@main.command()
+def backends() -> None:
+    """List installed backends and which one is used by default, and why."""
+    from facade._plugins import default_registry
+
+    with _expected_failures():
+        registry = default_registry()
+        found = registry.backends()
+        if not found:
+            registry.choose(None)  # raises, with install instructions
+        choice = registry.choose(None)
+    for name, info in sorted(found.items()):
+        marker = "*" if name == choice.name else " "
+        extra = f" (requires {info.requires})" if info.requires else ""
+        click.echo(f"{marker} {name:<10} {info.description}{extra} [plugin {info.plugin}]")
+    click.echo(f"default: {choice.name} ({choice.reason})", err=True)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=0, show_default=True, help="0 picks a free port.")
+@click.option("--access-key", envvar="QIANFAN_ACCESS_KEY", help="[env QIANFAN_ACCESS_KEY]")
+@click.option(
+    "--secret-key", envvar="QIANFAN_SECRET_KEY", help="[env QIANFAN_SECRET_KEY]"
+)
+def emulator(host: str, port: int, access_key: str | None, secret_key: str | None) -> None:
+    """Serve a local console emulator; prints its base URL first."""
+    from facade.emulator import Emulator
+
+    if not access_key or not secret_key:
+        raise click.UsageError(
+            "the emulator needs the keys it accepts: pass --access-key and "
+            "--secret-key or set QIANFAN_ACCESS_KEY and QIANFAN_SECRET_KEY"
+        )
+    server = Emulator(credentials={access_key: secret_key}, host=host, port=port)
+    server.start()
+    click.echo(server.base_url)
+    sys.stdout.flush()
+    click.echo("emulator serving; press Ctrl+C to stop", err=True)
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+@main.group()
+def export() -> None:
+    """Evaluation result export tasks."""
+
+
+@export.command("status")
+@click.argument("export_id")
+@_client_options
+@click.option("--json", "as_json", is_flag=True, help="Print the task as JSON.")
+def export_status(
+    export_id: str,
+    backend: str | None,
+    endpoint: str | None,
+    api_version: str,
+    timeout: float,
+    as_json: bool,
+) -> None:
+    """Show the state of an export task (numeric or string id)."""
+    task_id: int | str = int(export_id) if export_id.strip().lstrip("-").isdigit() else export_id
+    with _expected_failures():
+        with _client(backend, endpoint, api_version, timeout) as client:
+            task = client.export_status(task_id)
+    if as_json:
+        click.echo(json.dumps(task.model_dump(mode="json", exclude={"raw"}), indent=2))
+        return
+    for key, value in task.model_dump(mode="json", exclude={"raw"}).items():
+        click.echo(f"{key:<15} {'' if value is None else value}")
+
+
+@main.command("call")
+@click.argument("route")
+@click.argument("action", required=False)
+@click.option("--body", default="{}", show_default=True, help="JSON object to send.")
+@_client_options
+def call(
+    route: str,
+    action: str | None,
+    body: str,
+    backend: str | None,
+    endpoint: str | None,
+    api_version: str,
+    timeout: float,
+) -> None:
+    """Call any console ROUTE (and V2 ACTION); print the normalized envelope."""
+    try:
+        parsed = json.loads(body)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--body") from None
+    with _expected_failures():
+        with _client(backend, endpoint, api_version, timeout) as client:
+            response = client.call_action(route, action, parsed)
+    click.echo(json.dumps(response.model_dump(mode="json"), indent=2, ensure_ascii=False))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--backend",
+    "-b",
+    "backend_names",
+    multiple=True,
+    help="Replay through this backend only (repeatable; default: all installed).",
+)
+def contract(paths: tuple[Path, ...], backend_names: tuple[str, ...]) -> None:
+    """Replay cassettes through every backend and compare the results.
+
+    PATHS are cassette files or folders (default: the bundled cassettes). Exits
+    non-zero if any backend's normalized result differs, or a cassette was not
+    played through.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from facade.contract import run_contract
+
+    with _expected_failures():
+        report = run_contract(list(paths) or None, list(backend_names) or None)
+    table = Table(title="qianfan-facade contract", show_lines=False)
+    table.add_column("scenario", no_wrap=True)
+    for name in report.backends:
+        table.add_column(name)
+    for result in report.results:
+        cells = [result.cell(name) for name in report.backends]
+        styled = [c if c == "identical" else f"[red]{c}[/red]" for c in cells]
+        table.add_row(result.cassette.stem, *styled)
+    console = Console(width=max(100, Console().width))
+    console.print(table)
+    failed = sum(not result.ok for result in report.results)
+    summary = (
+        f"{len(report.results)} scenarios x {len(report.backends)} backends: "
+        + ("all identical" if report.ok else f"{failed} scenario(s) differ or did not play")
+    )
+    click.echo(summary)
+    if not report.ok:
+        raise SystemExit(CONTRACT_FAILED)
+
+
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder to write cassettes into.",
+)
+@click.option("--backend", "-b", default=None, help="Backend to record through.")
+@click.option(
+    "--endpoint",
+    default=None,
+    help="Console or emulator to record from (default: start an emulator).",
+)
+@click.argument("names", nargs=-1)
+def record(out: Path, backend: str | None, endpoint: str | None, names: tuple[str, ...]) -> None:
+    """Record the bundled scenarios (or NAMES among them) into cassettes."""
+    import os
+
+    from facade.contract import BUNDLED_SCENARIOS, record_scenario
+
+    known = {scenario.name: scenario for scenario in BUNDLED_SCENARIOS}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(known)}",
+            param_hint="NAMES",
+        )
+    chosen = [known[name] for name in names] if names else list(BUNDLED_SCENARIOS)
+    with _expected_failures(), _recording_endpoint(endpoint) as (url, ak, sk):
+        for scenario in chosen:
+            path = out / f"{scenario.name}.yaml"
+            outcome = record_scenario(
+                scenario,
+                path,
+                backend=backend,
+                endpoint=url,
+                access_key=ak or os.environ.get("QIANFAN_ACCESS_KEY", ""),
+                secret_key=sk or os.environ.get("QIANFAN_SECRET_KEY", ""),
+            )
+            kind = "error" if outcome.error else "ok"
+            click.echo(f"recorded {path} ({kind})")
+
+
+@contextmanager
+def _recording_endpoint(
+    endpoint: str | None,
+) -> Iterator[tuple[str, str | None, str | None]]:
+    if endpoint is not None:
+        yield endpoint, None, None
+        return
+    from facade.emulator import Emulator
+
+    access_key, secret_key = "recording-access-key", "recording-secret-key"
+    with Emulator(credentials={access_key: secret_key}) as server:
+        yield server.base_url, access_key, secret_key

@@ -1,0 +1,39 @@
+"""Shared fixtures: a clean environment and a fresh plugin registry per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from facade import PluginRegistry
+
+# Variables the facade or the official SDK read; no test inherits them.
+_ENVIRONMENT = (
+    "QIANFAN_FACADE_BACKEND",
+    "QIANFAN_CONSOLE_API_BASE_URL",
+    "QIANFAN_ACCESS_KEY",
+    "QIANFAN_SECRET_KEY",
+    "QIANFAN_AK",
+    "QIANFAN_SK",
+    "QIANFAN_DOT_ENV_CONFIG_FILE",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Remove every variable that would change which keys or backend are used."""
+    for name in _ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def registry() -> Iterator[PluginRegistry]:
+    """A registry of its own, loading the installed entry points once."""
+    yield PluginRegistry()
+
+
+@pytest.fixture
+def no_plugins_registry() -> PluginRegistry:
+    """A registry that loads no entry points; tests register plugins by hand."""
+    return PluginRegistry(load_entry_points=False)
