@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from facade._async_client import AsyncClient
 from facade._backend import (
     AsyncBackend,
     Backend,
@@ -45,12 +46,14 @@ from facade._models import (
     StorageKind,
 )
 from facade._plugins import BackendInfo, PluginRegistry
+from facade._export import read_export_rows
 from facade._signing import signed_headers
 from facade.hookspecs import BackendFactory, Register, hookimpl
 
 __all__ = [
     "ApiVersion",
     "AsyncBackend",
+    "AsyncClient",
     "AuthenticationError",
     "Backend",
     "BackendFactory",
@@ -84,6 +87,7 @@ __all__ = [
     "TransportTimeoutError",
     "__version__",
     "hookimpl",
+    "read_export_rows",
     "signed_headers",
 ]
 

@@ -5,14 +5,21 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any
 
 from facade._backend import Backend, ConsoleRequest, Credentials, RawResponse
 from facade._errors import ConfigurationError, FacadeError, InvalidInputError
-from facade._models import ApiVersion, ConsoleResponse, ExportTask
-from facade._normalize import parse_envelope, to_export_task
+from facade._export import (
+    WaitPolicy,
+    Waiter,
+    create_body,
+    download_to,
+)
+from facade._models import ApiVersion, ConsoleResponse, ExportTask, StorageKind
+from facade._normalize import parse_envelope, to_created_task, to_export_task
 from facade._plugins import BackendChoice, PluginRegistry, default_registry
 from facade._validation import (
     check_action,
@@ -34,9 +41,12 @@ ENV_SECRET_KEY = "QIANFAN_SECRET_KEY"
 DEFAULT_ENDPOINT = "https://qianfan.baidubce.com"
 DEFAULT_TIMEOUT = 30.0
 
+V1_EXPORT_CREATE = "/wenxinworkshop/modelrepo/eval/result/export"
 V1_EXPORT_INFO = "/wenxinworkshop/modelrepo/eval/result/export/info"
 V2_ROUTE = "/v2/eval"
+V2_CREATE_EXPORT = "CreateEvalResultExportTask"
 V2_DESCRIBE_EXPORT = "DescribeEvalResultExportTask"
+DEFAULT_WAIT_TIMEOUT = 600.0
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,9 @@ def check_api_version(value: object) -> ApiVersion:
 
 class _Core:
     """What the sync and async clients share: settings, requests and answers."""
+
+    _clock: Callable[[], float] = staticmethod(time.monotonic)
+    _sleep: Callable[[float], None] = staticmethod(time.sleep)
 
     def __init__(
         self,
@@ -180,6 +193,28 @@ class _Core:
             )
         return self._request(V2_ROUTE, V2_DESCRIBE_EXPORT, {"taskId": checked})
 
+    def _create_request(
+        self,
+        evaluation_id: object,
+        storage: object,
+        bucket: object,
+        content: Iterable[str] | None,
+        result_ids: Iterable[str] | None,
+        api_version: object,
+    ) -> tuple[ApiVersion, ConsoleRequest]:
+        version = self._version(api_version)
+        body = create_body(version, evaluation_id, storage, bucket, content, result_ids)
+        if version is ApiVersion.V1:
+            return version, self._request(V1_EXPORT_CREATE, None, body)
+        return version, self._request(V2_ROUTE, V2_CREATE_EXPORT, body)
+
+    def _task_id(self, task: ExportTask | int | str) -> int | str:
+        return task.id if isinstance(task, ExportTask) else check_export_id(task)
+
+    def _with_backend(self, exc: FacadeError) -> FacadeError:
+        exc.backend = exc.backend or self.backend_name
+        return exc
+
     def _finish(
         self, request: ConsoleRequest, raw: RawResponse, started: float
     ) -> ConsoleResponse:
@@ -199,7 +234,7 @@ class _Core:
         return response
 
     def _failed(self, request: ConsoleRequest, exc: FacadeError, started: float) -> None:
-        exc.backend = exc.backend or self.backend_name
+        self._with_backend(exc)
         self._log(request, type(exc).__name__, time.perf_counter() - started)
 
     def _log(self, request: ConsoleRequest, outcome: str, elapsed: float) -> None:
@@ -269,12 +304,86 @@ class Client(_Core):
         response = self._send(self._status_request(export_id, api_version))
         return self._task(response)
 
+    def export_create(
+        self,
+        evaluation_id: int | str,
+        *,
+        storage: StorageKind | str = StorageKind.PLATFORM,
+        bucket: str | None = None,
+        content: Iterable[str] | None = None,
+        result_ids: Iterable[str] | None = None,
+        api_version: ApiVersion | str | None = None,
+    ) -> ExportTask:
+        """Start exporting an evaluation's results; return the new, queued task.
+
+        ``storage`` is ``"platform"`` (a download link follows) or
+        ``"user_bucket"`` with ``bucket``; ``content`` picks fields among
+        prompt, prediction, completion, metrics (and system on V2), default all;
+        ``result_ids`` (V1 only, 1 to 100) exports only those rows.
+        Raises :class:`InvalidInputError` for a combination the API refuses,
+        before anything is sent.
+        """
+        _, request = self._create_request(
+            evaluation_id, storage, bucket, content, result_ids, api_version
+        )
+        response = self._send(request)
+        try:
+            return to_created_task(response)
+        except FacadeError as exc:
+            raise self._with_backend(exc) from None
+
+    def wait_for_export(
+        self,
+        task: ExportTask | int | str,
+        *,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        poll_interval: float = 2.0,
+        max_poll_interval: float = 30.0,
+        backoff: float = 1.5,
+        on_change: Callable[[ExportTask], None] | None = None,
+        api_version: ApiVersion | str | None = None,
+    ) -> ExportTask:
+        """Poll an export task until it succeeds; return the finished task.
+
+        Intervals start at ``poll_interval`` and grow by ``backoff`` up to
+        ``max_poll_interval``; ``on_change`` receives the task each time its
+        state changes. Raises :class:`ExportFailedError` when the task fails and
+        :class:`ExportTimeoutError` (carrying the last task seen) when
+        ``timeout`` seconds pass first. No call is made after a terminal state.
+        """
+        policy = WaitPolicy.build(timeout, poll_interval, max_poll_interval, backoff)
+        task_id = self._task_id(task)
+        waiter = Waiter(policy, self._clock, on_change)
+        while (pause := waiter.observe(
+            self.export_status(task_id, api_version=api_version)
+        )) is not None:
+            self._sleep(pause)
+        assert waiter.last is not None
+        return waiter.last
+
+    def download_export(
+        self,
+        task: ExportTask | int | str,
+        destination: str | os.PathLike[str],
+        *,
+        api_version: ApiVersion | str | None = None,
+    ) -> Path:
+        """Download a succeeded export's zip to ``destination``; return its path.
+
+        ``destination`` is a folder (the file keeps the link's name) or a file
+        path. The file appears only once complete and checked; a failure leaves
+        nothing behind. Raises :class:`ExportError` when the task has not
+        succeeded or went to your own bucket (the message says where).
+        """
+        if not isinstance(task, ExportTask):
+            task = self.export_status(task, api_version=api_version)
+        return download_to(task, destination, self._settings.timeout)
+
     def _task(self, response: ConsoleResponse) -> ExportTask:
         try:
             return to_export_task(response)
         except FacadeError as exc:
-            exc.backend = self.backend_name
-            raise
+            raise self._with_backend(exc) from None
 
     def _send(self, request: ConsoleRequest) -> ConsoleResponse:
         started = time.perf_counter()

@@ -11,6 +11,7 @@ from facade import hookspecs
 EXPECTED_ALL = [
     "ApiVersion",
     "AsyncBackend",
+    "AsyncClient",
     "AuthenticationError",
     "Backend",
     "BackendFactory",
@@ -44,6 +45,7 @@ EXPECTED_ALL = [
     "TransportTimeoutError",
     "__version__",
     "hookimpl",
+    "read_export_rows",
     "signed_headers",
 ]
 
