@@ -1,0 +1,38 @@
+"""A local Qianfan console emulator for tests and offline development.
+
+It serves the evaluation-result export routes of both API generations (V1
+``/wenxinworkshop/modelrepo/eval/result/export[/info]`` and V2
+``/v2/eval?Action=...``) on loopback, verifies ``bce-auth-v1`` signatures the
+way the official SDKs produce them, and keeps one thread-safe task store::
+
+    with Emulator(credentials={"my-ak": "my-sk"}) as console:
+        ...  # point a client at console.base_url
+"""
+
+from __future__ import annotations
+
+from facade.emulator._http import ReceivedRequest, Request, Response
+from facade.emulator._server import Emulator
+from facade.emulator._state import (
+    EXPORT_FIELDS,
+    V1_EXPORT_FIELDS,
+    ConsoleState,
+    ExportState,
+    ExportTask,
+    StatePlan,
+    StorageKind,
+)
+
+__all__ = [
+    "EXPORT_FIELDS",
+    "V1_EXPORT_FIELDS",
+    "ConsoleState",
+    "Emulator",
+    "ExportState",
+    "ExportTask",
+    "ReceivedRequest",
+    "Request",
+    "Response",
+    "StatePlan",
+    "StorageKind",
+]
