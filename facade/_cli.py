@@ -149,13 +149,22 @@ def emulator(host: str, port: int, access_key: str | None, secret_key: str | Non
             "the emulator needs the keys it accepts: pass --access-key and "
             "--secret-key or set QIANFAN_ACCESS_KEY and QIANFAN_SECRET_KEY"
         )
+    import signal
+    import threading
+
     server = Emulator(credentials={access_key: secret_key}, host=host, port=port)
-    server.start()
+    try:
+        server.start()
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     click.echo(server.base_url)
     sys.stdout.flush()
     click.echo("emulator serving; press Ctrl+C to stop", err=True)
     try:
-        server.wait()
+        while not stopping.wait(0.5):
+            pass
     except KeyboardInterrupt:
         pass
     finally:

@@ -7,6 +7,12 @@ from collections.abc import Iterator
 import pytest
 
 from facade import PluginRegistry
+from facade.emulator import Emulator
+
+#: Two key pairs the shared emulator accepts; tests sign with either.
+KEYS_A = ("test-ak-aaaaaaaaaaaa", "test-sk-aaaaaaaaaaaaaaaa")
+KEYS_B = ("test-ak-bbbbbbbbbbbb", "test-sk-bbbbbbbbbbbbbbbb")
+BACKENDS = ("http", "sdk")
 
 # Variables the facade or the official SDK read; no test inherits them.
 _ENVIRONMENT = (
@@ -37,3 +43,16 @@ def registry() -> Iterator[PluginRegistry]:
 def no_plugins_registry() -> PluginRegistry:
     """A registry that loads no entry points; tests register plugins by hand."""
     return PluginRegistry(load_entry_points=False)
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    """A running emulator that accepts the KEYS_A and KEYS_B pairs."""
+    with Emulator(credentials=dict([KEYS_A, KEYS_B])) as running:
+        yield running
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_name(request: pytest.FixtureRequest) -> str:
+    """Each installed built-in backend in turn."""
+    return str(request.param)

@@ -15,6 +15,8 @@ import pytest
 
 import facade
 from facade import PluginRegistry, RawResponse
+from facade.emulator import Emulator
+from tests.conftest import KEYS_A
 
 THIRD_PARTY_BACKEND = '''
 """A third-party backend in about thirty lines: httpx and the facade's signer."""
@@ -90,7 +92,7 @@ def build_wheel(folder: Path) -> Path:
 
 
 def test_third_party_backend_is_discovered_and_used(
-    tmp_path: Path, emulator: facade.emulator.Emulator  # type: ignore[name-defined]
+    tmp_path: Path, emulator: Emulator
 ) -> None:
     target = tmp_path / "site"
     subprocess.run(
@@ -103,8 +105,8 @@ def test_third_party_backend_is_discovered_and_used(
     env = {
         **os.environ,
         "PYTHONPATH": str(target),
-        "QIANFAN_ACCESS_KEY": emulator.test_access_key,
-        "QIANFAN_SECRET_KEY": emulator.test_secret_key,
+        "QIANFAN_ACCESS_KEY": KEYS_A[0],
+        "QIANFAN_SECRET_KEY": KEYS_A[1],
     }
     listed = subprocess.run(
         [sys.executable, "-m", "facade", "backends"],

@@ -180,8 +180,8 @@ class Replay:
 
 @contextmanager
 def _playing(path: str | os.PathLike[str]) -> Iterator[Any]:
-    recorder = console_vcr(record_mode="none", allow_playback_repeats=False)
-    with recorder.use_cassette(str(path)) as cassette:
+    recorder = console_vcr(record_mode="none")
+    with recorder.use_cassette(str(path), allow_playback_repeats=False) as cassette:
         yield cassette
 
 

@@ -90,8 +90,14 @@ class _CapturingHTTPClient(HTTPClient):
 class _Requestor(ConsoleAPIRequestor):  # type: ignore[misc]
     """The SDK's console requestor, aimed at one endpoint, never raising on bodies."""
 
-    def __init__(self, endpoint: str) -> None:
-        super().__init__(host=endpoint)
+    def __init__(self, endpoint: str, credentials: facade.Credentials) -> None:
+        # The keys also reach the SDK's Auth object, which only derives the
+        # rate limiter's key from them; nothing is read from the SDK config.
+        super().__init__(
+            host=endpoint,
+            access_key=credentials.access_key,
+            secret_key=credentials.secret_key,
+        )
         self._client: _CapturingHTTPClient = _CapturingHTTPClient()
 
     def _check_error(self, body: dict[str, Any]) -> None:
@@ -110,23 +116,29 @@ class SdkBackend:
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
-    def _requestor(self, endpoint: str) -> _Requestor:
-        requestors: dict[str, _Requestor] = self._local.__dict__.setdefault(
-            "requestors", {}
+    def _requestor(
+        self, endpoint: str, credentials: facade.Credentials
+    ) -> _Requestor:
+        requestors: dict[tuple[str, facade.Credentials], _Requestor] = (
+            self._local.__dict__.setdefault("requestors", {})
         )
-        if endpoint not in requestors:
-            requestors[endpoint] = _Requestor(endpoint)
+        key = (endpoint, credentials)
+        if key not in requestors:
+            requestors[key] = _Requestor(endpoint, credentials)
             with self._pool_lock:
-                self._opened.append(requestors[endpoint])
-        return requestors[endpoint]
+                self._opened.append(requestors[key])
+        return requestors[key]
 
     def send(self, request: facade.ConsoleRequest) -> facade.RawResponse:
         """Build, sign and send one request with the SDK; return the raw answer."""
         credentials = request.credentials
         _FILTER.remember(credentials.access_key, credentials.secret_key)
-        sdk_request = _build_sdk_request(request.route, request.action, dict(request.body))
+        # The documented call for a V1 route passes action "", which the SDK
+        # sends as a stray "?Action="; this backend does the same.
+        action = request.action if request.action is not None else ""
+        sdk_request = _build_sdk_request(request.route, action, dict(request.body))
         sdk_request.headers["request-source"] = _REQUEST_SOURCE
-        requestor = self._requestor(request.endpoint)
+        requestor = self._requestor(request.endpoint, credentials)
         retry = RetryConfig(retry_count=1, timeout=request.timeout)
         where = f"{request.endpoint}{request.route}"
         try:

@@ -1,0 +1,126 @@
+"""The command line, run as a subprocess the way a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from facade.emulator import Emulator
+from tests.conftest import KEYS_A
+
+CLI = [sys.executable, "-m", "facade"]
+
+
+def run(*args: str, keys: tuple[str, str] = KEYS_A, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ,
+        "QIANFAN_ACCESS_KEY": keys[0],
+        "QIANFAN_SECRET_KEY": keys[1],
+        **env,
+    }
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, env=environment, timeout=60
+    )
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[str]:
+    """``qianfan-facade emulator --port 0`` as a user starts it."""
+    env = {**os.environ, "QIANFAN_ACCESS_KEY": KEYS_A[0], "QIANFAN_SECRET_KEY": KEYS_A[1]}
+    process = subprocess.Popen(
+        [*CLI, "emulator", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    assert process.stdout is not None
+    url = process.stdout.readline().strip()
+    assert url.startswith("http://127.0.0.1:"), url
+    yield url
+    process.terminate()
+    assert process.wait(timeout=10) == 0
+
+
+def test_status_is_the_same_json_on_both_backends(served: str) -> None:
+    shown = {}
+    for backend in ("sdk", "http"):
+        result = run("export", "status", "96", "--backend", backend, "--endpoint", served, "--json")
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == ""  # no SDK warnings or log lines
+        shown[backend] = json.loads(result.stdout)
+    for value in shown.values():
+        value.pop("request_id")
+    assert shown["sdk"] == shown["http"]
+    text = json.dumps(shown["sdk"])
+    for expected in ("amemt-hkkf5y9e64j8", "modelrepo-test", "cl_test23_305_1704338430470.csv"):
+        assert expected in text
+
+
+@pytest.mark.parametrize("backend", ["sdk", "http"])
+def test_wrong_secret_key_exits_with_an_auth_error_and_no_secret(served: str, backend: str) -> None:
+    keys = (KEYS_A[0], "a-wrong-secret-key")
+    result = run("export", "status", "96", "--backend", backend, "--endpoint", served, keys=keys)
+    assert result.returncode == 4
+    assert result.stderr.startswith("error: authentication failed")
+    assert len(result.stderr.strip().splitlines()) == 1
+    output = result.stdout + result.stderr
+    for secret in (*keys, "bce-auth-v1", "Traceback"):
+        assert secret not in output
+
+
+@pytest.mark.parametrize("export_id", ["0", "", "a b", "-3"])
+def test_bad_ids_exit_with_a_validation_error_and_send_nothing(export_id: str) -> None:
+    with Emulator(credentials=dict([KEYS_A])) as emulator:
+        result = run("export", "status", "--endpoint", emulator.base_url, "--", export_id)
+        assert emulator.received == []
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: export_id")
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_task_and_unknown_backend(served: str) -> None:
+    result = run("export", "status", "424242", "--endpoint", served)
+    assert result.returncode == 6 and "does not exist" in result.stderr
+    result = run("export", "status", "96", "--backend", "nope", "--endpoint", served)
+    assert result.returncode == 3
+    assert "installed: http, sdk" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_keys_name_the_variables(served: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QIANFAN_")}
+    result = subprocess.run(
+        [*CLI, "export", "status", "96", "--endpoint", served],
+        capture_output=True, text=True, env=env, timeout=60,
+    )
+    assert result.returncode == 3
+    assert "QIANFAN_ACCESS_KEY" in result.stderr and "QIANFAN_SECRET_KEY" in result.stderr
+
+
+def test_backends_lists_both_and_the_default() -> None:
+    result = run("backends")
+    assert result.returncode == 0
+    assert "http" in result.stdout and "sdk" in result.stdout
+    assert "default: http (default)" in result.stderr
+    chosen = run("backends", QIANFAN_FACADE_BACKEND="sdk")
+    assert "default: sdk (environment variable QIANFAN_FACADE_BACKEND)" in chosen.stderr
+
+
+def test_contract_command_on_the_bundled_cassettes() -> None:
+    result = run("contract")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "all identical" in result.stdout
+    assert "v1_status_done_storage" in result.stdout
+
+
+def test_call_any_route(served: str) -> None:
+    result = run(
+        "call", "/wenxinworkshop/modelrepo/eval/result/export/info",
+        "--body", '{"exportID": 98}', "--endpoint", served,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["result"]["state"] == "Pending"
+    bad = run("call", "/wenxinworkshop/x/../y", "--endpoint", served)
+    assert bad.returncode == 2 and "error: route" in bad.stderr
