@@ -14,8 +14,6 @@ from __future__ import annotations
 from facade.emulator._http import ReceivedRequest, Request, Response
 from facade.emulator._server import Emulator
 from facade.emulator._state import (
-    EXPORT_FIELDS,
-    V1_EXPORT_FIELDS,
     ConsoleState,
     ExportState,
     ExportTask,
@@ -24,8 +22,6 @@ from facade.emulator._state import (
 )
 
 __all__ = [
-    "EXPORT_FIELDS",
-    "V1_EXPORT_FIELDS",
     "ConsoleState",
     "Emulator",
     "ExportState",
