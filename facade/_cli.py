@@ -140,9 +140,29 @@ def backends() -> None:
 @click.option(
     "--secret-key", envvar="QIANFAN_SECRET_KEY", help="[env QIANFAN_SECRET_KEY]"
 )
-def emulator(host: str, port: int, access_key: str | None, secret_key: str | None) -> None:
+@click.option(
+    "--queued-polls", type=click.IntRange(min=0), default=1, show_default=True,
+    help="Status reads a created task spends queued.",
+)
+@click.option(
+    "--running-polls", type=click.IntRange(min=0), default=2, show_default=True,
+    help="Status reads a created task then spends running.",
+)
+@click.option(
+    "--outcome", type=click.Choice(["succeeded", "failed"]), default="succeeded",
+    show_default=True, help="How created tasks end.",
+)
+def emulator(
+    host: str,
+    port: int,
+    access_key: str | None,
+    secret_key: str | None,
+    queued_polls: int,
+    running_polls: int,
+    outcome: str,
+) -> None:
     """Serve a local console emulator; prints its base URL first."""
-    from facade.emulator import Emulator
+    from facade.emulator import Emulator, StatePlan
 
     if not access_key or not secret_key:
         raise click.UsageError(
@@ -152,7 +172,10 @@ def emulator(host: str, port: int, access_key: str | None, secret_key: str | Non
     import signal
     import threading
 
-    server = Emulator(credentials={access_key: secret_key}, host=host, port=port)
+    plan = StatePlan(queued_polls, running_polls, outcome)  # type: ignore[arg-type]
+    server = Emulator(
+        credentials={access_key: secret_key}, host=host, port=port, plan=plan
+    )
     try:
         server.start()
     except OSError as exc:
@@ -189,14 +212,162 @@ def export_status(
     as_json: bool,
 ) -> None:
     """Show the state of an export task (numeric or string id)."""
-    task_id: int | str = int(export_id) if export_id.strip().lstrip("-").isdigit() else export_id
     with _expected_failures():
         with _client(backend, endpoint, api_version, timeout) as client:
-            task = client.export_status(task_id)
+            task = client.export_status(_id(export_id))
+    _show(task, as_json)
+
+
+@export.command("create")
+@click.argument("evaluation_id")
+@click.option(
+    "--storage",
+    type=click.Choice(["platform", "user_bucket"]),
+    default="platform",
+    show_default=True,
+    help="platform: a download link follows; user_bucket: your BOS bucket.",
+)
+@click.option("--bucket", default=None, help="BOS bucket, with --storage user_bucket.")
+@click.option(
+    "--content",
+    multiple=True,
+    help="Field to export (repeatable): prompt, prediction, completion, metrics"
+    " (and system on v2). Default: all.",
+)
+@click.option(
+    "--result-id", "result_ids", multiple=True, help="V1 only: export just this row."
+)
+@_client_options
+@click.option("--json", "as_json", is_flag=True, help="Print the task as JSON.")
+def export_create(
+    evaluation_id: str,
+    storage: str,
+    bucket: str | None,
+    content: tuple[str, ...],
+    result_ids: tuple[str, ...],
+    backend: str | None,
+    endpoint: str | None,
+    api_version: str,
+    timeout: float,
+    as_json: bool,
+) -> None:
+    """Start exporting an evaluation's results; prints the new task id."""
+    with _expected_failures():
+        with _client(backend, endpoint, api_version, timeout) as client:
+            task = client.export_create(
+                _id(evaluation_id),
+                storage=storage,
+                bucket=bucket,
+                content=list(content) or None,
+                result_ids=list(result_ids) or None,
+            )
+    _show(task, as_json)
+
+
+@export.command("wait")
+@click.argument("export_id")
+@_client_options
+@click.option(
+    "--wait-timeout", type=float, default=600.0, show_default=True, help="Seconds."
+)
+@click.option(
+    "--poll-interval", type=float, default=2.0, show_default=True, help="Seconds."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the task as JSON.")
+def export_wait(
+    export_id: str,
+    backend: str | None,
+    endpoint: str | None,
+    api_version: str,
+    timeout: float,
+    wait_timeout: float,
+    poll_interval: float,
+    as_json: bool,
+) -> None:
+    """Wait for an export task to finish; progress goes to stderr."""
+    import time
+
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    started = time.monotonic()
+
+    def elapsed() -> str:
+        return f"{time.monotonic() - started:.1f}s"
+
+    with _expected_failures():
+        with _client(backend, endpoint, api_version, timeout) as client:
+            if console.is_terminal:
+                with console.status(f"waiting for export {export_id}") as status:
+
+                    def show(task: Any) -> None:
+                        status.update(
+                            f"export {export_id}: {task.state.value} "
+                            f"({task.raw_state}) after {elapsed()}"
+                        )
+
+                    task = client.wait_for_export(
+                        _id(export_id),
+                        timeout=wait_timeout,
+                        poll_interval=poll_interval,
+                        on_change=show,
+                    )
+            else:
+
+                def show_line(task: Any) -> None:
+                    click.echo(
+                        f"{elapsed()} export {export_id}: {task.state.value} "
+                        f"({task.raw_state})",
+                        err=True,
+                    )
+
+                task = client.wait_for_export(
+                    _id(export_id),
+                    timeout=wait_timeout,
+                    poll_interval=poll_interval,
+                    on_change=show_line,
+                )
+    click.echo(f"export {export_id} succeeded after {elapsed()}", err=True)
+    _show(task, as_json)
+
+
+@export.command("download")
+@click.argument("export_id")
+@click.option(
+    "--to",
+    "destination",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Folder (or file path) to write the export's zip to.",
+)
+@_client_options
+def export_download(
+    export_id: str,
+    destination: Path,
+    backend: str | None,
+    endpoint: str | None,
+    api_version: str,
+    timeout: float,
+) -> None:
+    """Download a finished export's zip; prints its path."""
+    with _expected_failures():
+        with _client(backend, endpoint, api_version, timeout) as client:
+            path = client.download_export(_id(export_id), destination)
+    click.echo(str(path))
+
+
+def _id(text: str) -> int | str:
+    """A command-line id: an integer (signed too) becomes an int, else a string."""
+    digits = text[1:] if text.startswith("-") else text
+    return int(text) if digits.isascii() and digits.isdigit() else text
+
+
+def _show(task: Any, as_json: bool) -> None:
+    shown = task.model_dump(mode="json", exclude={"raw"})
     if as_json:
-        click.echo(json.dumps(task.model_dump(mode="json", exclude={"raw"}), indent=2))
+        click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
         return
-    for key, value in task.model_dump(mode="json", exclude={"raw"}).items():
+    for key, value in shown.items():
         click.echo(f"{key:<15} {'' if value is None else value}")
 
 

@@ -124,3 +124,46 @@ def test_call_any_route(served: str) -> None:
     assert json.loads(result.stdout)["result"]["state"] == "Pending"
     bad = run("call", "/wenxinworkshop/x/../y", "--endpoint", served)
     assert bad.returncode == 2 and "error: route" in bad.stderr
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+@pytest.mark.parametrize("backend", ["sdk", "http"])
+def test_create_wait_download(tmp_path, served: str, version: str, backend: str) -> None:  # type: ignore[no-untyped-def]
+    evaluation = "305" if version == "v1" else "ame-vwgs2ybhyhfv"
+    common = ["--endpoint", served, "--api-version", version, "--backend", backend]
+    created = run("export", "create", evaluation, *common, "--json")
+    assert created.returncode == 0, created.stderr
+    task_id = json.loads(created.stdout)["task_id"]
+    waited = run("export", "wait", task_id, *common, "--poll-interval", "0.05")
+    assert waited.returncode == 0, waited.stderr
+    assert "succeeded" in waited.stderr and "running" in waited.stderr
+    done = run("export", "download", task_id, "--to", str(tmp_path), *common)
+    assert done.returncode == 0, done.stderr
+    assert [p.name for p in tmp_path.iterdir()] == [f"{task_id}.zip"]
+
+
+def test_wait_on_a_failing_task_and_a_passing_deadline() -> None:
+    from facade.emulator import StatePlan
+
+    with Emulator(credentials=dict([KEYS_A]), plan=StatePlan(1, 1, "failed")) as failing:
+        created = run("export", "create", "305", "--endpoint", failing.base_url, "--json")
+        task_id = json.loads(created.stdout)["task_id"]
+        waited = run("export", "wait", task_id, "--endpoint", failing.base_url, "--poll-interval", "0.05")
+    assert waited.returncode == 9
+    assert "failed" in waited.stderr and "Traceback" not in waited.stderr
+    with Emulator(credentials=dict([KEYS_A]), plan=StatePlan(1, 10_000)) as slow:
+        created = run("export", "create", "305", "--endpoint", slow.base_url, "--json")
+        task_id = json.loads(created.stdout)["task_id"]
+        waited = run(
+            "export", "wait", task_id, "--endpoint", slow.base_url,
+            "--poll-interval", "0.1", "--wait-timeout", "0.5",
+        )
+    assert waited.returncode == 9
+    assert "did not finish within 0.5s; last state running" in waited.stderr
+
+
+def test_download_of_a_bucket_export_says_where(tmp_path, served: str) -> None:  # type: ignore[no-untyped-def]
+    result = run("export", "download", "96", "--to", str(tmp_path), "--endpoint", served)
+    assert result.returncode == 9
+    assert "bucket modelrepo-test" in result.stderr
+    assert list(tmp_path.iterdir()) == []
