@@ -178,8 +178,6 @@ class ConsoleRoutes:
             )
         return route.handler(request)
 
-    # V1 -----------------------------------------------------------------
-
     def _v1(self, action: Callable[[_Body], object]) -> Callable[[Request], Response]:
         def handle(request: Request) -> Response:
             try:
@@ -239,8 +237,6 @@ class ConsoleRoutes:
             "downloadUrl": self._download_url(task),
         }
 
-    # V2 -----------------------------------------------------------------
-
     def _v2_eval(self, request: Request) -> Response:
         name = request.query_value("Action")
         action = self.v2_actions.get(name or "")
@@ -297,8 +293,6 @@ class ConsoleRoutes:
         described["exportPath"] = _shown_path(task)
         described["downloadUrl"] = self._download_url(task)
         return described
-
-    # Download -----------------------------------------------------------
 
     def _download_url(self, task: ExportTask) -> str:
         if not _downloadable(task):

@@ -42,6 +42,7 @@ _THREAD_POLL_INTERVAL = 0.01
 _FOREGROUND_POLL_INTERVAL = 0.25
 _JOIN_TIMEOUT = 5.0
 _QUERY_IN_LOG = re.compile(r"\?\S*")
+_WILDCARD_HOSTS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}
 
 
 class Emulator:
@@ -201,7 +202,8 @@ class Emulator:
         if self._server is not None:
             raise RuntimeError(f"the emulator is already serving at {self._base_url}")
         server = _Server(self._address, self)
-        host = server.server_name
+        # A wildcard address is reached through loopback.
+        host = _WILDCARD_HOSTS.get(server.server_name, server.server_name)
         shown = f"[{host}]" if ":" in host else host
         self._base_url = f"http://{shown}:{server.server_port}"
         self._server = server
