@@ -399,7 +399,7 @@ def _check_result_ids(value: object) -> None:
 def _export_content(
     body: _Body, allowed: tuple[str, ...], *, default: tuple[str, ...] | None
 ) -> tuple[str, ...]:
-    """The ``exportContent`` list, deduplicated; ``default`` if absent (or required)."""
+    """The ``exportContent`` list; ``default`` if absent, unless it is required."""
     value = body.get("exportContent")
     if value is None and default is not None:
         return default
@@ -411,4 +411,4 @@ def _export_content(
         raise _InvalidArgument(
             f"exportContent must be a non-empty list drawn from {', '.join(allowed)}"
         )
-    return tuple(dict.fromkeys(value))
+    return tuple(value)  # the store drops repeats

@@ -17,8 +17,6 @@ ALPHA = ("test-ak-alpha", "test-sk-alpha")
 BETA = ("test-ak-beta", "test-sk-beta")
 KEYS = dict([ALPHA, BETA])
 
-V1_EXPORT = "/wenxinworkshop/modelrepo/eval/result/export"
-V1_INFO = "/wenxinworkshop/modelrepo/eval/result/export/info"
 V2_EVAL = "/v2/eval"
 
 # What every client here signs unless a test says otherwise (the Java set plus
