@@ -431,7 +431,7 @@ def contract(paths: tuple[Path, ...], backend_names: tuple[str, ...]) -> None:
     console.print(table)
     failed = sum(not result.ok for result in report.results)
     summary = (
-        f"{len(report.results)} scenarios x {len(report.backends)} backends: "
+        f"{len(report.results)} scenarios x {len(report.backends)} backend replays: "
         + ("all identical" if report.ok else f"{failed} scenario(s) differ or did not play")
     )
     click.echo(summary)
@@ -489,8 +489,10 @@ def _recording_endpoint(
     if endpoint is not None:
         yield endpoint, None, None
         return
-    from facade.emulator import Emulator
+    from facade.emulator import Emulator, StatePlan
 
     access_key, secret_key = "recording-access-key", "recording-secret-key"
-    with Emulator(credentials={access_key: secret_key}) as server:
+    # Two polls queued and two running, so a recorded flow shows every state.
+    plan = StatePlan(queued_polls=2, running_polls=2)
+    with Emulator(credentials={access_key: secret_key}, plan=plan) as server:
         yield server.base_url, access_key, secret_key

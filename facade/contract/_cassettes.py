@@ -9,6 +9,7 @@ name and renamed into place only when the recording completed.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import tempfile
@@ -16,17 +17,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 import vcr
 from vcr.errors import CannotOverwriteExistingCassetteException
 from vcr.request import Request
 
+from facade._async_client import AsyncClient
 from facade._client import Client
 from facade._errors import ConfigurationError
 from facade._plugins import PluginRegistry
-from facade.contract._scenarios import METADATA_KEY, Outcome, Scenario, run_scenario
+from facade.contract._scenarios import (
+    METADATA_KEY,
+    Outcome,
+    Scenario,
+    run_scenario,
+    run_scenario_async,
+)
 
 __all__ = [
     "MATCH_ON",
@@ -176,6 +184,7 @@ class Replay:
     outcome: Outcome | None
     fully_played: bool
     problem: str | None = None
+    mode: str = "sync"
 
 
 @contextmanager
@@ -189,27 +198,42 @@ def replay_cassette(
     path: str | os.PathLike[str],
     backend: str,
     *,
+    mode: Literal["sync", "async"] = "sync",
     registry: PluginRegistry | None = None,
 ) -> Replay:
-    """Replay a cassette through ``backend``; nothing reaches the network."""
+    """Replay a cassette through ``backend`` with the sync or async client.
+
+    Nothing reaches the network: a request the cassette does not hold ends the
+    replay with a ``problem`` naming it.
+    """
     scenario, endpoint = load_scenario(path)
-    client = Client(
-        backend,
-        endpoint=endpoint,
-        access_key=_REPLAY_ACCESS_KEY,
-        secret_key=_REPLAY_SECRET_KEY,
-        api_version=scenario.api_version,
-        registry=registry,
-    )
+    settings: dict[str, Any] = {
+        "endpoint": endpoint,
+        "access_key": _REPLAY_ACCESS_KEY,
+        "secret_key": _REPLAY_SECRET_KEY,
+        "api_version": scenario.api_version,
+        "registry": registry,
+    }
     try:
-        with client, _playing(path) as cassette:
-            outcome = run_scenario(client, scenario)
+        with _playing(path) as cassette:
+            if mode == "sync":
+                with Client(backend, **settings) as client:
+                    outcome = run_scenario(client, scenario)
+            else:
+                outcome = asyncio.run(_replay_async(backend, settings, scenario))
             fully_played = bool(cassette.all_played)
             unplayed = len(cassette) - cassette.play_count
     except CannotOverwriteExistingCassetteException as exc:
-        return Replay(scenario, backend, None, False, _unmatched(exc))
+        return Replay(scenario, backend, None, False, _unmatched(exc), mode)
     problem = None if fully_played else f"{unplayed} recorded interaction(s) not played"
-    return Replay(scenario, backend, outcome, fully_played, problem)
+    return Replay(scenario, backend, outcome, fully_played, problem, mode)
+
+
+async def _replay_async(
+    backend: str, settings: dict[str, Any], scenario: Scenario
+) -> Outcome:
+    async with AsyncClient(backend, **settings) as client:
+        return await run_scenario_async(client, scenario)
 
 
 def _unmatched(exc: CannotOverwriteExistingCassetteException) -> str:

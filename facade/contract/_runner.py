@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 from facade._errors import ConfigurationError
 from facade._plugins import PluginRegistry, default_registry
@@ -106,19 +107,31 @@ def run_contract(
     paths: list[str | os.PathLike[str]] | None = None,
     backends: list[str] | None = None,
     *,
+    modes: tuple[Literal["sync", "async"], ...] = ("sync", "async"),
     registry: PluginRegistry | None = None,
 ) -> ContractReport:
-    """Replay cassettes (default: the bundled ones) through backends (default: all)."""
+    """Replay cassettes (default: the bundled ones) through backends (default: all).
+
+    Each backend replays each cassette with the sync and the async client; the
+    report has one column per backend and mode.
+    """
     registry = registry or default_registry()
     installed = sorted(registry.backends())
     chosen = backends or installed
     for name in chosen:
         registry.choose(name)  # raises BackendNotFoundError listing what exists
     results = []
+    columns = [(name, mode) for name in chosen for mode in modes]
     for cassette in _cassettes(paths or [bundled_cassettes()]):
         replays = {
-            name: replay_cassette(cassette, name, registry=registry)
-            for name in chosen
+            _column(name, mode): replay_cassette(
+                cassette, name, mode=mode, registry=registry
+            )
+            for name, mode in columns
         }
         results.append(ScenarioResult(cassette, replays, _compare(replays)))
-    return ContractReport(chosen, results)
+    return ContractReport([_column(name, mode) for name, mode in columns], results)
+
+
+def _column(backend: str, mode: str) -> str:
+    return backend if mode == "sync" else f"{backend} (async)"

@@ -2,24 +2,82 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import tempfile
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from facade._async_client import AsyncClient
 from facade._client import Client
 from facade._errors import FacadeError
+from facade._export import read_export_rows
+from facade._models import ExportTask
 
-__all__ = ["BUNDLED_SCENARIOS", "OPERATIONS", "Outcome", "Scenario", "run_scenario"]
+__all__ = [
+    "ASYNC_OPERATIONS",
+    "BUNDLED_SCENARIOS",
+    "OPERATIONS",
+    "Outcome",
+    "Scenario",
+    "run_scenario",
+    "run_scenario_async",
+]
 
 #: The cassette metadata key the scenario is stored under.
 METADATA_KEY = "qianfan_facade_scenario"
 
 Operation = Callable[[Client, dict[str, Any]], Any]
 
+def _dump(value: Any) -> dict[str, Any]:
+    return value.model_dump(mode="json")  # type: ignore[no-any-return]
+
+
+def _flow_result(created: ExportTask, finished: ExportTask, path: Any) -> dict[str, Any]:
+    return {
+        "created": _dump(created),
+        "finished": _dump(finished),
+        "file": path.name,
+        "rows": read_export_rows(path),
+    }
+
+
+def _export_flow(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+    created = client.export_create(**args.get("create", {}))
+    finished = client.wait_for_export(created, **args.get("wait", {}))
+    with tempfile.TemporaryDirectory() as folder:
+        return _flow_result(created, finished, client.download_export(finished, folder))
+
+
+async def _export_flow_async(client: AsyncClient, args: dict[str, Any]) -> dict[str, Any]:
+    created = await client.export_create(**args.get("create", {}))
+    finished = await client.wait_for_export(created, **args.get("wait", {}))
+    with tempfile.TemporaryDirectory() as folder:
+        path = await client.download_export(finished, folder)
+        return _flow_result(created, finished, path)
+
+
 OPERATIONS: dict[str, Operation] = {
-    "export_status": lambda client, args: client.export_status(**args),
-    "call_action": lambda client, args: client.call_action(**args),
+    "export_status": lambda client, args: _dump(client.export_status(**args)),
+    "call_action": lambda client, args: _dump(client.call_action(**args)),
+    "export_flow": _export_flow,
+}
+
+AsyncOperation = Callable[[AsyncClient, dict[str, Any]], Awaitable[Any]]
+
+
+async def _async_status(client: AsyncClient, args: dict[str, Any]) -> Any:
+    return _dump(await client.export_status(**args))
+
+
+async def _async_call(client: AsyncClient, args: dict[str, Any]) -> Any:
+    return _dump(await client.call_action(**args))
+
+
+ASYNC_OPERATIONS: dict[str, AsyncOperation] = {
+    "export_status": _async_status,
+    "call_action": _async_call,
+    "export_flow": _export_flow_async,
 }
 
 
@@ -31,7 +89,7 @@ class Scenario(BaseModel):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_]*$")
     description: str = ""
-    operation: Literal["export_status", "call_action"]
+    operation: Literal["export_status", "call_action", "export_flow"]
     arguments: dict[str, Any] = Field(default_factory=dict)
     api_version: Literal["v1", "v2"] = "v1"
 
@@ -70,21 +128,39 @@ def run_scenario(client: Client, scenario: Scenario) -> Outcome:
     """
     operation = OPERATIONS[scenario.operation]
     try:
-        result = operation(client, dict(scenario.arguments))
+        return Outcome(value=operation(client, dict(scenario.arguments)))
     except FacadeError as exc:
-        facts = exc.facts()
-        facts.pop("backend", None)
-        return Outcome(error=facts)
-    return Outcome(value=result.model_dump(mode="json"))
+        return _failure(exc)
 
 
-def _status(name: str, export_id: int | str, description: str) -> Scenario:
+async def run_scenario_async(client: AsyncClient, scenario: Scenario) -> Outcome:
+    """As :func:`run_scenario`, through an :class:`~facade.AsyncClient`."""
+    operation = ASYNC_OPERATIONS[scenario.operation]
+    try:
+        return Outcome(value=await operation(client, dict(scenario.arguments)))
+    except FacadeError as exc:
+        return _failure(exc)
+
+
+def _failure(exc: FacadeError) -> Outcome:
+    facts = exc.facts()
+    facts.pop("backend", None)
+    return Outcome(error=facts)
+
+
+def _status(
+    name: str, export_id: int | str, description: str, api_version: str = "v1"
+) -> Scenario:
     return Scenario(
         name=name,
         description=description,
         operation="export_status",
         arguments={"export_id": export_id},
+        api_version=api_version,  # type: ignore[arg-type]
     )
+
+
+_FAST_WAIT = {"poll_interval": 0.01, "max_poll_interval": 0.05, "timeout": 60}
 
 
 BUNDLED_SCENARIOS: tuple[Scenario, ...] = (
@@ -112,5 +188,39 @@ BUNDLED_SCENARIOS: tuple[Scenario, ...] = (
             "route": "/wenxinworkshop/modelrepo/eval/result/export/info",
             "body": {"exportID": [96]},
         },
+    ),
+    _status(
+        "v2_status_succeeded_bucket",
+        "amemt-hkkf5y9e64j8",
+        "V2 Succeeded, exported to the user's bucket",
+        "v2",
+    ),
+    _status(
+        "v2_status_succeeded_platform",
+        "amemt-seedtask0097",
+        "V2 Succeeded, platform storage with a link",
+        "v2",
+    ),
+    _status("v2_status_queued", "amemt-seedtask0098", "V2 Queued", "v2"),
+    _status("v2_status_running", "amemt-seedtask0099", "V2 Running", "v2"),
+    _status("v2_status_failed", "amemt-seedtask0100", "V2 Failed", "v2"),
+    _status(
+        "v2_status_unknown_id", "amemt-notarealtask", "a V2 task id that does not exist", "v2"
+    ),
+    Scenario(
+        name="v1_export_flow",
+        description="create, poll through every state, succeed, download (V1)",
+        operation="export_flow",
+        arguments={"create": {"evaluation_id": 305}, "wait": _FAST_WAIT},
+    ),
+    Scenario(
+        name="v2_export_flow",
+        description="create, poll through every state, succeed, download (V2)",
+        operation="export_flow",
+        arguments={
+            "create": {"evaluation_id": "ame-vwgs2ybhyhfv", "content": ["prompt", "system"]},
+            "wait": _FAST_WAIT,
+        },
+        api_version="v2",
     ),
 )
