@@ -110,25 +110,6 @@ def test_each_client_signs_with_its_own_keys_across_threads(
         assert received.access_key == expected
 
 
-def test_sdk_backend_leaves_the_sdk_config_alone(emulator: Emulator) -> None:
-    import qianfan
-
-    config = qianfan.get_config()
-    before = (config.ACCESS_KEY, config.SECRET_KEY, config.CONSOLE_API_BASE_URL)
-    with client("sdk", emulator) as console:
-        console.export_status(96)
-    assert (config.ACCESS_KEY, config.SECRET_KEY, config.CONSOLE_API_BASE_URL) == before
-
-
-def test_sdk_backend_sends_what_call_action_sends(emulator: Emulator) -> None:
-    with client("sdk", emulator) as console:
-        console.export_status(96)
-    received = emulator.received[-1]
-    assert received.query == [("Action", "")]  # the SDK's stray ?Action= on V1
-    assert received.headers["request-source"].startswith("qianfan_py_sdk_v")
-    assert received.body == b'{"exportID": 96}'
-
-
 def test_async_client_on_both_backends(backend_name: str, emulator: Emulator) -> None:
     import asyncio
 
