@@ -135,7 +135,13 @@ def backends() -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=0, show_default=True, help="0 picks a free port.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="0 picks a free port.",
+)
 @click.option("--access-key", envvar="QIANFAN_ACCESS_KEY", help="[env QIANFAN_ACCESS_KEY]")
 @click.option(
     "--secret-key", envvar="QIANFAN_SECRET_KEY", help="[env QIANFAN_SECRET_KEY]"

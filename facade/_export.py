@@ -259,6 +259,11 @@ def _target(url: str, destination: str | os.PathLike[str], task: ExportTask) -> 
         raise InvalidInputError(
             f"destination folder {path.parent} does not exist", parameter="destination"
         )
+    if path.exists() and not path.is_file():
+        raise InvalidInputError(
+            f"destination {path} exists and is not a regular file",
+            parameter="destination",
+        )
     return path
 
 

@@ -27,6 +27,7 @@ __all__ = [
 _ROUTE_SEGMENT = re.compile(r"[A-Za-z0-9._~-]+")
 _ACTION = re.compile(r"[A-Za-z0-9]+")
 _MAX_BODY_DEPTH = 32
+_MAX_SECONDS = 30 * 24 * 3600
 _SHOWN = 40
 
 
@@ -201,10 +202,12 @@ def check_timeout(timeout: object, parameter: str = "timeout") -> float:
             f"{parameter} must be a number of seconds, not {type(timeout).__name__}",
             parameter=parameter,
         )
-    if not math.isfinite(timeout) or timeout <= 0:
+    if isinstance(timeout, int) and timeout > _MAX_SECONDS:
+        timeout = math.inf  # huge ints overflow float(); refuse them below
+    if not math.isfinite(timeout) or timeout <= 0 or timeout > _MAX_SECONDS:
         raise InvalidInputError(
-            f"{parameter} must be a positive, finite number of seconds, got "
-            f"{timeout!r}",
+            f"{parameter} must be a positive number of seconds up to "
+            f"{_MAX_SECONDS}, got {timeout!r}",
             parameter=parameter,
         )
     return float(timeout)
@@ -220,10 +223,12 @@ def check_credential(value: object, parameter: str, variable: str) -> str:
         raise InvalidInputError(
             f"{parameter} is empty; pass it or set {variable}", parameter=parameter
         )
-    if any(ch.isspace() for ch in value) or not value.isprintable():
+    if not value.isascii() or any(ch.isspace() for ch in value) or not (
+        value.isprintable()
+    ):
         raise InvalidInputError(
-            f"{parameter} contains whitespace or control characters; check how "
-            f"it was copied (the value is not shown)",
+            f"{parameter} contains whitespace, control or non-ASCII characters; "
+            "check how it was copied (the value is not shown)",
             parameter=parameter,
         )
     if "/" in value and parameter == "access_key":

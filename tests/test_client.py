@@ -307,3 +307,22 @@ def test_context_manager_closes_the_backend() -> None:
     with client_for(backend):
         pass
     assert backend.closed
+
+
+@pytest.mark.parametrize("key", ["clé-access-key", "ключ"])
+def test_non_ascii_keys_are_refused_without_echo(key: str) -> None:
+    with pytest.raises(facade.InvalidInputError) as info:
+        facade.Client(answering({}), access_key=key, secret_key="sk")
+    assert key not in str(info.value)
+
+
+@pytest.mark.parametrize("timeout", [10**400, 1e300, 31 * 24 * 3600])
+def test_absurd_timeouts_are_refused(timeout: float) -> None:
+    with pytest.raises(facade.InvalidInputError):
+        facade.Client(answering({}), access_key="a", secret_key="b", timeout=timeout)
+
+
+def test_deeply_nested_answer_is_an_invalid_response() -> None:
+    backend = MockBackend(lambda request: RawResponse(200, {}, b"[" * 100_000))
+    with pytest.raises(facade.InvalidResponseError):
+        client_for(backend).export_status(96)

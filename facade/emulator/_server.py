@@ -226,6 +226,8 @@ def _resolve_credentials(credentials: Mapping[str, str] | None) -> dict[str, str
 
 
 class _Server(ThreadingHTTPServer):
+    # The default backlog of 5 drops connections when many clients start at once.
+    request_queue_size = 1024
     """A threading HTTP server that tracks its connections so stop() can drop them."""
 
     daemon_threads = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from importlib.metadata import version
 
@@ -22,6 +23,7 @@ class HttpBackend:
     def __init__(self) -> None:
         self._client: httpx.Client | None = None
         self._async_client: httpx.AsyncClient | None = None
+        self._lock = threading.Lock()
 
     def _prepare(self, request: facade.ConsoleRequest) -> tuple[bytes, dict[str, str]]:
         content = request.json_bytes()
@@ -37,11 +39,13 @@ class HttpBackend:
 
     def send(self, request: facade.ConsoleRequest) -> facade.RawResponse:
         """Sign and POST one request; map httpx failures to facade errors."""
-        if self._client is None:
-            self._client = httpx.Client()
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client()
+            client = self._client
         content, headers = self._prepare(request)
         with _mapped_errors(request):
-            response = self._client.post(
+            response = client.post(
                 request.url, content=content, headers=headers, timeout=request.timeout
             )
         return facade.RawResponse.build(
