@@ -46,6 +46,7 @@ from facade._models import (
     StorageKind,
 )
 from facade._plugins import BackendInfo, PluginRegistry
+from facade._retry import RetryPolicy
 from facade._export import read_export_rows
 from facade._signing import signed_headers
 from facade.hookspecs import BackendFactory, Register, hookimpl
@@ -80,6 +81,7 @@ __all__ = [
     "RateLimitedError",
     "RawResponse",
     "Register",
+    "RetryPolicy",
     "ServerBusyError",
     "ServerError",
     "StorageKind",

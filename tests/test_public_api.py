@@ -38,6 +38,7 @@ EXPECTED_ALL = [
     "RateLimitedError",
     "RawResponse",
     "Register",
+    "RetryPolicy",
     "ServerBusyError",
     "ServerError",
     "StorageKind",
