@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from facade._backend import AsyncBackend, Backend, ConsoleRequest
-from facade._client import DEFAULT_TIMEOUT, DEFAULT_WAIT_TIMEOUT, _Core
-from facade._errors import FacadeError
+from facade._client import DEFAULT_RETRY, DEFAULT_TIMEOUT, DEFAULT_WAIT_TIMEOUT, _Core
+from facade._errors import ConfigurationError, FacadeError
 from facade._export import WaitPolicy, Waiter, download_to
 from facade._models import ApiVersion, ConsoleResponse, ExportTask, StorageKind
 from facade._normalize import to_created_task, to_export_task
 from facade._plugins import PluginRegistry
+from facade._retry import RetryPolicy
 
 __all__ = ["AsyncClient"]
 
@@ -39,11 +40,25 @@ class AsyncClient(_Core):
         timeout: float = DEFAULT_TIMEOUT,
         *,
         api_version: ApiVersion | str = ApiVersion.V1,
+        retry: RetryPolicy | None = DEFAULT_RETRY,
         registry: PluginRegistry | None = None,
     ) -> None:
         super().__init__(
-            backend, endpoint, access_key, secret_key, timeout, api_version, registry
+            backend,
+            endpoint,
+            access_key,
+            secret_key,
+            timeout,
+            api_version,
+            registry,
+            retry,
         )
+        if not callable(getattr(self._backend, "asend", None)) and not callable(
+            getattr(self._backend, "send", None)
+        ):
+            raise ConfigurationError(
+                f"backend {self.backend_name!r} has neither asend() nor send()"
+            )
 
     async def call_action(
         self,
@@ -78,7 +93,7 @@ class AsyncClient(_Core):
         _, request = self._create_request(
             evaluation_id, storage, bucket, content, result_ids, api_version
         )
-        response = await self._send(request)
+        response = await self._send(request, idempotent=False)
         try:
             return to_created_task(response)
         except FacadeError as exc:
@@ -120,7 +135,20 @@ class AsyncClient(_Core):
             download_to, task, destination, self._settings.timeout
         )
 
-    async def _send(self, request: ConsoleRequest) -> ConsoleResponse:
+    async def _send(
+        self, request: ConsoleRequest, *, idempotent: bool = True
+    ) -> ConsoleResponse:
+        retrier = self._retrier(request, idempotent=idempotent)
+        while True:
+            try:
+                return await self._attempt(request)
+            except FacadeError as exc:
+                pause = retrier.pause_after(exc)
+                if pause is None:
+                    raise
+            await self._async_sleep(pause)
+
+    async def _attempt(self, request: ConsoleRequest) -> ConsoleResponse:
         started = time.perf_counter()
         asend = getattr(self._backend, "asend", None)
         try:

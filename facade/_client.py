@@ -21,6 +21,7 @@ from facade._export import (
 from facade._models import ApiVersion, ConsoleResponse, ExportTask, StorageKind
 from facade._normalize import parse_envelope, to_created_task, to_export_task
 from facade._plugins import BackendChoice, PluginRegistry, default_registry
+from facade._retry import Retrier, RetryPolicy
 from facade._validation import (
     check_action,
     check_body,
@@ -47,6 +48,7 @@ V2_ROUTE = "/v2/eval"
 V2_CREATE_EXPORT = "CreateEvalResultExportTask"
 V2_DESCRIBE_EXPORT = "DescribeEvalResultExportTask"
 DEFAULT_WAIT_TIMEOUT = 600.0
+DEFAULT_RETRY = RetryPolicy()
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Settings:
     credentials: Credentials
     timeout: float
     api_version: ApiVersion
+    retry: RetryPolicy
 
     @classmethod
     def resolve(
@@ -66,6 +69,7 @@ class Settings:
         secret_key: str | None,
         timeout: float,
         api_version: ApiVersion | str,
+        retry: RetryPolicy | None,
     ) -> Settings:
         """Validate arguments, filling gaps from the SDK's environment variables."""
         endpoint = endpoint if endpoint is not None else os.environ.get(ENV_ENDPOINT)
@@ -93,7 +97,20 @@ class Settings:
             ),
             timeout=check_timeout(timeout),
             api_version=check_api_version(api_version),
+            retry=check_retry(retry),
         )
+
+
+def check_retry(value: object) -> RetryPolicy:
+    """Return the retry policy: a :class:`RetryPolicy`, or ``None`` for no retries."""
+    if value is None:
+        return RetryPolicy.off()
+    if not isinstance(value, RetryPolicy):
+        raise InvalidInputError(
+            f"retry must be a facade.RetryPolicy or None, not {type(value).__name__}",
+            parameter="retry",
+        )
+    return value
 
 
 def check_api_version(value: object) -> ApiVersion:
@@ -121,9 +138,10 @@ class _Core:
         timeout: float,
         api_version: ApiVersion | str,
         registry: PluginRegistry | None,
+        retry: RetryPolicy | None,
     ) -> None:
         self._settings = Settings.resolve(
-            endpoint, access_key, secret_key, timeout, api_version
+            endpoint, access_key, secret_key, timeout, api_version, retry
         )
         if backend is None or isinstance(backend, str):
             registry = registry or default_registry()
@@ -208,6 +226,12 @@ class _Core:
             return version, self._request(V1_EXPORT_CREATE, None, body)
         return version, self._request(V2_ROUTE, V2_CREATE_EXPORT, body)
 
+    def _retrier(self, request: ConsoleRequest, *, idempotent: bool) -> Retrier:
+        where = request.route + (f"?Action={request.action}" if request.action else "")
+        return Retrier(
+            self._settings.retry, self._clock, idempotent=idempotent, describe=where
+        )
+
     def _task_id(self, task: ExportTask | int | str) -> int | str:
         return task.id if isinstance(task, ExportTask) else check_export_id(task)
 
@@ -255,7 +279,9 @@ class Client(_Core):
     instance, or ``None`` for ``QIANFAN_FACADE_BACKEND`` and then the default.
     ``endpoint``, ``access_key`` and ``secret_key`` default to the variables the
     official SDK reads: ``QIANFAN_CONSOLE_API_BASE_URL``, ``QIANFAN_ACCESS_KEY``
-    and ``QIANFAN_SECRET_KEY``. Raises :class:`ConfigurationError` when keys are
+    and ``QIANFAN_SECRET_KEY``. ``timeout`` bounds each network operation
+    (connect, each read, each write); ``retry`` says how retryable failures are
+    retried (``None``: never). Raises :class:`ConfigurationError` when keys are
     missing or the backend is unknown, :class:`InvalidInputError` for a bad value.
     """
 
@@ -268,10 +294,18 @@ class Client(_Core):
         timeout: float = DEFAULT_TIMEOUT,
         *,
         api_version: ApiVersion | str = ApiVersion.V1,
+        retry: RetryPolicy | None = DEFAULT_RETRY,
         registry: PluginRegistry | None = None,
     ) -> None:
         super().__init__(
-            backend, endpoint, access_key, secret_key, timeout, api_version, registry
+            backend,
+            endpoint,
+            access_key,
+            secret_key,
+            timeout,
+            api_version,
+            registry,
+            retry,
         )
         if not callable(getattr(self._backend, "send", None)):
             raise ConfigurationError(
@@ -326,7 +360,7 @@ class Client(_Core):
         _, request = self._create_request(
             evaluation_id, storage, bucket, content, result_ids, api_version
         )
-        response = self._send(request)
+        response = self._send(request, idempotent=False)
         try:
             return to_created_task(response)
         except FacadeError as exc:
@@ -385,7 +419,20 @@ class Client(_Core):
         except FacadeError as exc:
             raise self._with_backend(exc) from None
 
-    def _send(self, request: ConsoleRequest) -> ConsoleResponse:
+    def _send(
+        self, request: ConsoleRequest, *, idempotent: bool = True
+    ) -> ConsoleResponse:
+        retrier = self._retrier(request, idempotent=idempotent)
+        while True:
+            try:
+                return self._attempt(request)
+            except FacadeError as exc:
+                pause = retrier.pause_after(exc)
+                if pause is None:
+                    raise
+            self._sleep(pause)
+
+    def _attempt(self, request: ConsoleRequest) -> ConsoleResponse:
         started = time.perf_counter()
         try:
             raw = self._backend.send(request)

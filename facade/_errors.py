@@ -167,9 +167,26 @@ class ServerError(ConsoleError):
 
 
 class TransportError(FacadeError):
-    """The request or its answer was lost on the way (refused, reset, closed)."""
+    """The request or its answer was lost on the way (refused, reset, closed).
+
+    ``request_sent`` is ``False`` when the connection failed before the request
+    went out (so the console cannot have acted on it), ``None`` when unknown.
+    """
 
     retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        backend: str | None = None,
+        request_sent: bool | None = None,
+    ) -> None:
+        super().__init__(message, backend=backend)
+        self.request_sent = request_sent
+
+    def facts(self) -> dict[str, Any]:
+        return {**super().facts(), "request_sent": self.request_sent}
 
 
 class TransportTimeoutError(TransportError):

@@ -29,6 +29,7 @@ def answering(body: Any, status: int = 200, **headers: str) -> MockBackend:
 
 
 def client_for(backend: MockBackend, **kwargs: Any) -> facade.Client:
+    kwargs.setdefault("retry", None)
     return facade.Client(backend, access_key="ak-test", secret_key="sk-test", **kwargs)
 
 
