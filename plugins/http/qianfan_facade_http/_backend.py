@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from importlib.metadata import version
 
 import httpx
@@ -79,27 +81,35 @@ class HttpBackend:
             self._async_client = None
 
 
-class _mapped_errors:
-    """Translate httpx's transport exceptions at the backend boundary."""
-
-    def __init__(self, request: facade.ConsoleRequest) -> None:
-        self._request = request
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
-    ) -> None:
-        where = f"{self._request.endpoint}{self._request.route}"
-        if isinstance(exc, httpx.TimeoutException):
-            raise facade.TransportTimeoutError(
-                f"no answer from {where} within {self._request.timeout:g}s "
-                f"({type(exc).__name__})",
-                backend="http",
-            ) from exc
-        if isinstance(exc, httpx.TransportError):
-            raise facade.TransportError(
-                f"request to {where} failed: {type(exc).__name__}: {exc}",
-                backend="http",
-            ) from exc
+@contextlib.contextmanager
+def _mapped_errors(request: facade.ConsoleRequest) -> Iterator[None]:
+    """Translate httpx's exceptions at the backend boundary."""
+    where = f"{request.endpoint}{request.route}"
+    try:
+        yield
+    except httpx.ConnectTimeout as exc:
+        raise facade.TransportTimeoutError(
+            f"could not connect to {where} within {request.timeout:g}s",
+            backend="http",
+            request_sent=False,
+        ) from exc
+    except (httpx.ConnectError, httpx.PoolTimeout) as exc:
+        raise facade.TransportError(
+            f"could not connect to {where}: {type(exc).__name__}",
+            backend="http",
+            request_sent=False,
+        ) from exc
+    except httpx.TimeoutException as exc:
+        raise facade.TransportTimeoutError(
+            f"no answer from {where} within {request.timeout:g}s",
+            backend="http",
+            request_sent=isinstance(exc, httpx.ReadTimeout) or None,
+        ) from exc
+    except httpx.DecodingError as exc:
+        raise facade.InvalidResponseError(
+            f"the answer from {where} could not be decoded", backend="http"
+        ) from exc
+    except httpx.TransportError as exc:
+        raise facade.TransportError(
+            f"request to {where} failed: {type(exc).__name__}", backend="http"
+        ) from exc

@@ -21,8 +21,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import qianfan.errors
 import requests
+import urllib3
 from qianfan.resources.console.utils import call_action
 from qianfan.resources.http_client import HTTPClient
 from qianfan.resources.requestor.console_requestor import ConsoleAPIRequestor
@@ -37,6 +37,7 @@ __all__ = ["SdkBackend"]
 _build_sdk_request = call_action.__wrapped__  # type: ignore[attr-defined]
 _REQUEST_SOURCE = f"qianfan_py_sdk_v{VERSION}"
 _ASYNC_WORKERS = 8
+_NAME = "sdk"
 
 
 class _RedactingFilter(logging.Filter):
@@ -76,13 +77,24 @@ for _name in ("qianfan", "baidubce.auth.bce_v1_signer"):
 
 
 class _CapturingHTTPClient(HTTPClient):
-    """The SDK's HTTP client, keeping the last raw ``requests`` response."""
+    """The SDK's HTTP client, keeping the last raw response, never redirected.
+
+    The SDK's own method follows redirects (requests' default); the console
+    does not redirect, and the facade treats a 3xx as an answer to judge, the
+    same as the http backend does.
+    """
 
     last_response: requests.Response | None = None
 
     def request(self, req: QfRequest) -> requests.Response:
         self.last_response = None
-        response = super().request(req)
+        response = self._session.request(
+            **req.requests_args(),
+            timeout=req.retry_config.timeout,
+            verify=self.ssl,
+            proxies=self._requests_proxy(),
+            allow_redirects=False,
+        )
         self.last_response = response
         return response
 
@@ -105,10 +117,48 @@ class _Requestor(ConsoleAPIRequestor):  # type: ignore[misc]
         return None
 
 
+def _transport_error(
+    exc: requests.exceptions.RequestException, request: facade.ConsoleRequest
+) -> facade.FacadeError:
+    """Translate a ``requests`` failure; say whether the request went out."""
+    where = f"{request.endpoint}{request.route}"
+    cause = exc.args[0] if exc.args else None
+    cause = getattr(cause, "reason", cause)  # MaxRetryError wraps the real cause
+    if isinstance(exc, requests.exceptions.ContentDecodingError):
+        return facade.InvalidResponseError(
+            f"the answer from {where} could not be decoded", backend=_NAME
+        )
+    if isinstance(cause, urllib3.exceptions.NewConnectionError):
+        return facade.TransportError(
+            f"could not connect to {where}: {type(cause).__name__}",
+            backend=_NAME,
+            request_sent=False,
+        )
+    if isinstance(exc, requests.exceptions.ConnectTimeout) or isinstance(
+        cause, urllib3.exceptions.ConnectTimeoutError
+    ):
+        return facade.TransportTimeoutError(
+            f"could not connect to {where} within {request.timeout:g}s",
+            backend=_NAME,
+            request_sent=False,
+        )
+    if isinstance(exc, requests.exceptions.Timeout) or isinstance(
+        cause, urllib3.exceptions.ReadTimeoutError
+    ):
+        return facade.TransportTimeoutError(
+            f"no answer from {where} within {request.timeout:g}s",
+            backend=_NAME,
+            request_sent=True,
+        )
+    return facade.TransportError(
+        f"request to {where} failed: {type(exc).__name__}", backend=_NAME
+    )
+
+
 class SdkBackend:
     """Send through the SDK's console path; one requestor per thread."""
 
-    name = "sdk"
+    name = _NAME
 
     def __init__(self) -> None:
         self._local = threading.local()
@@ -140,28 +190,19 @@ class SdkBackend:
         sdk_request.headers["request-source"] = _REQUEST_SOURCE
         requestor = self._requestor(request.endpoint, credentials)
         retry = RetryConfig(retry_count=1, timeout=request.timeout)
-        where = f"{request.endpoint}{request.route}"
         try:
             requestor._request_console_api(
                 sdk_request, credentials.access_key, credentials.secret_key, retry
             )
-        except qianfan.errors.RequestError as exc:
-            # Raised for non-2xx and non-JSON answers; the answer itself is what
-            # the facade needs, so it is returned and the SDK's message dropped.
+        except requests.exceptions.RequestException as exc:
+            raise _transport_error(exc, request) from exc
+        except Exception:
+            # The SDK failed judging an answer it did receive (a non-2xx status,
+            # a body that is not JSON or not an object, ...). Its messages carry
+            # request headers, so they are dropped; the answer itself is what the
+            # facade judges, the same way for every backend.
             if requestor._client.last_response is None:
                 raise
-            exc.__traceback__ = None
-        except requests.exceptions.Timeout as exc:
-            raise facade.TransportTimeoutError(
-                f"no answer from {where} within {request.timeout:g}s "
-                f"({type(exc).__name__})",
-                backend=self.name,
-            ) from exc
-        except requests.exceptions.RequestException as exc:
-            raise facade.TransportError(
-                f"request to {where} failed: {type(exc).__name__}",
-                backend=self.name,
-            ) from exc
         response = requestor._client.last_response
         assert response is not None
         return facade.RawResponse.build(
