@@ -72,7 +72,13 @@ class Settings:
         retry: RetryPolicy | None,
     ) -> Settings:
         """Validate arguments, filling gaps from the SDK's environment variables."""
-        endpoint = endpoint if endpoint is not None else os.environ.get(ENV_ENDPOINT)
+        # An empty variable counts as unset, as for the SDK; an empty argument
+        # is an error, never a silent fall-back to the production console.
+        endpoint = (
+            endpoint
+            if endpoint is not None
+            else os.environ.get(ENV_ENDPOINT) or DEFAULT_ENDPOINT
+        )
         access_key = access_key if access_key is not None else os.environ.get(
             ENV_ACCESS_KEY
         )
@@ -90,7 +96,7 @@ class Settings:
                 f"{' and '.join(missing)}"
             )
         return cls(
-            endpoint=check_endpoint(endpoint or DEFAULT_ENDPOINT),
+            endpoint=check_endpoint(endpoint),
             credentials=Credentials(
                 check_credential(access_key, "access_key", ENV_ACCESS_KEY),
                 check_credential(secret_key, "secret_key", ENV_SECRET_KEY),

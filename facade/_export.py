@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import urllib.error
@@ -71,9 +72,11 @@ def create_body(
     evaluation = check_export_id(evaluation_id, "evaluation_id")
     kind = _storage(storage)
     if kind is StorageKind.USER_BUCKET:
-        if not isinstance(bucket, str) or not bucket.strip() or " " in bucket:
+        if not isinstance(bucket, str) or not _BUCKET.fullmatch(bucket):
             raise InvalidInputError(
-                "exporting to your own bucket needs bucket='<BOS bucket name>'",
+                "exporting to your own bucket needs bucket='<BOS bucket name>': "
+                "3 to 63 lower-case letters, digits and '-', got "
+                f"{bucket!r:.60}",
                 parameter="bucket",
             )
     elif bucket is not None:
@@ -81,11 +84,7 @@ def create_body(
             "bucket applies only with storage='user_bucket'", parameter="bucket"
         )
     allowed = V1_CONTENT if version is ApiVersion.V1 else V2_CONTENT
-    if isinstance(content, str):
-        raise InvalidInputError(
-            "content must be a list of field names, not one string", parameter="content"
-        )
-    fields = list(allowed if content is None else content)
+    fields = list(allowed) if content is None else _names(content, "content")
     unknown = [name for name in fields if name not in allowed]
     if unknown or not fields or len(set(fields)) != len(fields):
         raise InvalidInputError(
@@ -93,7 +92,7 @@ def create_body(
             f"{version.value}; got {fields!r}",
             parameter="content",
         )
-    ids = None if result_ids is None else list(result_ids)
+    ids = None if result_ids is None else _names(result_ids, "result_ids")
     if ids is not None:
         if version is ApiVersion.V2:
             raise InvalidInputError(
@@ -101,10 +100,10 @@ def create_body(
                 "api_version='v1'",
                 parameter="result_ids",
             )
-        if isinstance(result_ids, str) or not 1 <= len(ids) <= MAX_RESULT_IDS:
+        if not 1 <= len(ids) <= MAX_RESULT_IDS:
             raise InvalidInputError(
                 f"result_ids must list 1 to {MAX_RESULT_IDS} result ids, got "
-                f"{len(ids) if not isinstance(result_ids, str) else 'a string'}",
+                f"{len(ids)}",
                 parameter="result_ids",
             )
         for index, item in enumerate(ids):
@@ -135,6 +134,21 @@ def create_body(
     if bucket is not None:
         body["bucket"] = bucket
     return body
+
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+
+
+def _names(value: object, parameter: str) -> list[str]:
+    """A list or tuple of strings, nothing else (not one string, not a dict)."""
+    if not isinstance(value, list | tuple) or not all(
+        isinstance(item, str) for item in value
+    ):
+        raise InvalidInputError(
+            f"{parameter} must be a list of strings, not {type(value).__name__}",
+            parameter=parameter,
+        )
+    return list(value)
 
 
 @dataclass(frozen=True)
@@ -186,6 +200,11 @@ class Waiter:
         clock: Callable[[], float],
         on_change: ProgressCallback | None,
     ) -> None:
+        if on_change is not None and not callable(on_change):
+            raise InvalidInputError(
+                "on_change must be a function taking the task, or None",
+                parameter="on_change",
+            )
         self._policy = policy
         self._clock = clock
         self._deadline = clock() + policy.timeout
@@ -250,7 +269,13 @@ def download_url(task: ExportTask) -> str:
     )
 
 
-def _target(url: str, destination: str | os.PathLike[str], task: ExportTask) -> Path:
+def _target(url: str, destination: object, task: ExportTask) -> Path:
+    if not isinstance(destination, str | os.PathLike) or "\x00" in str(
+        os.fspath(destination)
+    ):
+        raise InvalidInputError(
+            "destination must be a folder or file path", parameter="destination"
+        )
     path = Path(destination)
     if path.is_dir():
         name = Path(urlsplit(url).path).name or f"{task.id}.zip"
@@ -279,9 +304,15 @@ def download_to(
     if urlsplit(url).scheme not in ("http", "https"):
         raise ExportError(f"download link of task {task.id} is not http(s)", task=task)
     target = _target(url, destination, task)
-    handle, partial = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".partial", dir=target.parent
-    )
+    try:
+        handle, partial = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".partial", dir=target.parent
+        )
+    except OSError as exc:
+        raise InvalidInputError(
+            f"cannot write in {target.parent}: {exc.strerror}",
+            parameter="destination",
+        ) from None
     try:
         with os.fdopen(handle, "wb") as sink:
             _fetch(url, sink, timeout, task)

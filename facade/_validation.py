@@ -6,6 +6,7 @@ fault and what would be accepted. Messages never repeat a credential.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from collections.abc import Mapping
@@ -27,11 +28,22 @@ __all__ = [
 _ROUTE_SEGMENT = re.compile(r"[A-Za-z0-9._~-]+")
 _ACTION = re.compile(r"[A-Za-z0-9]+")
 _MAX_BODY_DEPTH = 32
+_MAX_ID = 2**63 - 1
+_MAX_ID_LENGTH = 128
+_MAX_ROUTE_LENGTH = 1024
+_MAX_ACTION_LENGTH = 128
+# Python's JSON refuses to print ints past 4,300 digits; stay well inside.
+_MAX_INT_BITS = 4096
+_HOST_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _MAX_SECONDS = 30 * 24 * 3600
 _SHOWN = 40
 
 
 def _shown(value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and (
+        value.bit_length() > 64
+    ):
+        return f"an int of {value.bit_length()} bits"
     text = repr(value)
     return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}...'"
 
@@ -46,9 +58,10 @@ def check_export_id(export_id: object, parameter: str = "export_id") -> int | st
             parameter=parameter,
         )
     if isinstance(export_id, int):
-        if export_id <= 0:
+        if not 0 < export_id <= _MAX_ID:
             raise InvalidInputError(
-                f"{parameter} must be a positive int, got {export_id}",
+                f"{parameter} must be a positive int up to {_MAX_ID}, got "
+                f"{_shown(export_id)}",
                 parameter=parameter,
             )
         return export_id
@@ -56,10 +69,19 @@ def check_export_id(export_id: object, parameter: str = "export_id") -> int | st
         raise InvalidInputError(
             f"{parameter} must not be empty or only whitespace", parameter=parameter
         )
-    if any(ch.isspace() for ch in export_id) or not export_id.isprintable():
+    if (
+        not export_id.isascii()
+        or any(ch.isspace() for ch in export_id)
+        or not export_id.isprintable()
+    ):
         raise InvalidInputError(
-            f"{parameter} must not contain whitespace or control characters, "
+            f"{parameter} must be ASCII without whitespace or control characters, "
             f"got {_shown(export_id)}",
+            parameter=parameter,
+        )
+    if len(export_id) > _MAX_ID_LENGTH:
+        raise InvalidInputError(
+            f"{parameter} is longer than {_MAX_ID_LENGTH} characters",
             parameter=parameter,
         )
     return export_id
@@ -72,6 +94,10 @@ def check_route(route: object) -> str:
             f"route must be a non-empty string such as '/v2/eval', got "
             f"{_shown(route)}",
             parameter="route",
+        )
+    if len(route) > _MAX_ROUTE_LENGTH:
+        raise InvalidInputError(
+            f"route is longer than {_MAX_ROUTE_LENGTH} characters", parameter="route"
         )
     if not route.startswith("/"):
         raise InvalidInputError(
@@ -101,9 +127,14 @@ def check_action(action: object) -> str | None:
     """Return a V2 action name (letters and digits) or ``None``."""
     if action is None:
         return None
-    if not isinstance(action, str) or not _ACTION.fullmatch(action):
+    if (
+        not isinstance(action, str)
+        or len(action) > _MAX_ACTION_LENGTH
+        or not _ACTION.fullmatch(action)
+    ):
         raise InvalidInputError(
-            "action must be None or a name of ASCII letters and digits such as "
+            "action must be None or a name of up to 128 ASCII letters and digits "
+            "such as "
             f"'DescribeEvalResultExportTask', got {_shown(action)}",
             parameter="action",
         )
@@ -119,43 +150,69 @@ def check_body(body: object) -> dict[str, Any]:
             f"body must be a JSON object (a dict), not {type(body).__name__}",
             parameter="body",
         )
-    _check_json_value(body, "body", 0)
-    return dict(body)
+    plain: dict[str, Any] = _json_value(body, "body", 0)
+    return plain
 
 
-def _check_json_value(value: object, where: str, depth: int) -> None:
+def _json_value(value: Any, where: str, depth: int) -> Any:
+    """Check one value and return it as plain dicts and lists."""
     if depth > _MAX_BODY_DEPTH:
         raise InvalidInputError(
             f"body nests deeper than {_MAX_BODY_DEPTH} levels at {where}",
             parameter="body",
         )
-    if value is None or isinstance(value, bool | int | str):
-        return
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if value.bit_length() > _MAX_INT_BITS:
+            raise InvalidInputError(
+                f"body holds an int of {value.bit_length()} bits at {where}; it "
+                "cannot be sent as JSON",
+                parameter="body",
+            )
+        return value
+    if isinstance(value, str):
+        _check_text(value, where)
+        return value
     if isinstance(value, float):
         if not math.isfinite(value):
             raise InvalidInputError(
                 f"body holds {value!r} at {where}; JSON has no NaN or infinity",
                 parameter="body",
             )
-        return
+        return value
     if isinstance(value, Mapping):
+        plain = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InvalidInputError(
                     f"body keys must be strings, got {type(key).__name__} at {where}",
                     parameter="body",
                 )
-            _check_json_value(item, f"{where}.{key}", depth + 1)
-        return
+            _check_text(key, where)
+            plain[key] = _json_value(item, f"{where}.{key}", depth + 1)
+        return plain
     if isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            _check_json_value(item, f"{where}[{index}]", depth + 1)
-        return
+        return [
+            _json_value(item, f"{where}[{index}]", depth + 1)
+            for index, item in enumerate(value)
+        ]
     raise InvalidInputError(
         f"body holds a {type(value).__name__} at {where}; only JSON types "
         "(dict, list, str, int, float, bool, None) can be sent",
         parameter="body",
     )
+
+
+def _check_text(text: str, where: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInputError(
+            f"body holds text at {where} that is not valid Unicode (a lone "
+            "surrogate); it cannot be sent as UTF-8 JSON",
+            parameter="body",
+        ) from None
 
 
 def check_endpoint(endpoint: object) -> str:
@@ -179,6 +236,13 @@ def check_endpoint(endpoint: object) -> str:
             f"{_shown(endpoint)}",
             parameter="endpoint",
         )
+    host = parts.hostname
+    if not _valid_host(host):
+        raise InvalidInputError(
+            "endpoint host must be an IP address or an ASCII host name (write an "
+            f"international name in its xn-- form), got {_shown(host)}",
+            parameter="endpoint",
+        )
     if parts.username or parts.password:
         raise InvalidInputError(
             "endpoint must not carry user information", parameter="endpoint"
@@ -193,6 +257,16 @@ def check_endpoint(endpoint: object) -> str:
     if ":" in parts.hostname:
         netloc = f"[{parts.hostname}]" + ("" if port is None else f":{port}")
     return f"{parts.scheme}://{netloc}"
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    labels = host.rstrip(".").split(".")
+    return len(host) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in labels)
 
 
 def check_timeout(timeout: object, parameter: str = "timeout") -> float:

@@ -26,7 +26,7 @@ from vcr.request import Request
 
 from facade._async_client import AsyncClient
 from facade._client import Client
-from facade._errors import ConfigurationError
+from facade._errors import ConfigurationError, FacadeError
 from facade._plugins import PluginRegistry
 from facade.contract._scenarios import (
     METADATA_KEY,
@@ -160,18 +160,34 @@ def record_scenario(
 
 
 def load_scenario(path: str | os.PathLike[str]) -> tuple[Scenario, str]:
-    """Read the scenario and recording endpoint stored in a cassette."""
+    """Read the scenario and recording endpoint stored in a cassette.
+
+    Raises :class:`~facade.ConfigurationError` naming the file for anything
+    that is not a readable qianfan-facade cassette.
+    """
     import yaml
 
-    with open(path, encoding="utf-8") as stream:
-        data = yaml.safe_load(stream)
-    metadata = (data or {}).get("metadata") or {}
-    if METADATA_KEY not in metadata:
+    try:
+        with open(path, encoding="utf-8") as stream:
+            data = yaml.safe_load(stream)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigurationError(f"{path}: not a readable YAML cassette ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
+        raise ConfigurationError(f"{path}: not a vcrpy cassette (no interactions list)")
+    metadata = data.get("metadata") or {}
+    if not isinstance(metadata, dict) or METADATA_KEY not in metadata:
         raise ConfigurationError(
             f"{path} is not a qianfan-facade cassette: it has no "
             f"'{METADATA_KEY}' metadata (record it with 'qianfan-facade record')"
         )
-    scenario = Scenario.model_validate(metadata[METADATA_KEY])
+    try:
+        scenario = Scenario.model_validate(metadata[METADATA_KEY])
+    except ValueError as exc:
+        first = exc.errors()[0] if hasattr(exc, "errors") else {"msg": str(exc)}
+        raise ConfigurationError(
+            f"{path}: its scenario is invalid: {first.get('msg')} at "
+            f"{'.'.join(str(p) for p in first.get('loc', ()))}"
+        ) from None
     return scenario, str(metadata.get("endpoint") or "http://127.0.0.1")
 
 
@@ -225,6 +241,14 @@ def replay_cassette(
             unplayed = len(cassette) - cassette.play_count
     except CannotOverwriteExistingCassetteException as exc:
         return Replay(scenario, backend, None, False, _unmatched(exc), mode)
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:
+        # vcrpy reads the interactions lazily; a damaged one surfaces here, and
+        # so do arguments that do not fit the scenario's operation.
+        if isinstance(exc, FacadeError):
+            raise
+        raise ConfigurationError(
+            f"{path}: cannot replay ({type(exc).__name__}: {exc})"
+        ) from None
     problem = None if fully_played else f"{unplayed} recorded interaction(s) not played"
     return Replay(scenario, backend, outcome, fully_played, problem, mode)
 

@@ -68,7 +68,7 @@ def _cassettes(paths: list[str | os.PathLike[str]]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(sorted(path.glob("*.yaml")))
+            found.extend(sorted(p for p in path.glob("*.yaml") if p.is_file()))
         elif path.is_file():
             found.append(path)
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 import time
@@ -25,6 +26,7 @@ class HttpBackend:
     def __init__(self) -> None:
         self._client: httpx.Client | None = None
         self._async_client: httpx.AsyncClient | None = None
+        self._async_loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
 
     def _prepare(self, request: facade.ConsoleRequest) -> tuple[bytes, dict[str, str]]:
@@ -56,8 +58,12 @@ class HttpBackend:
 
     async def asend(self, request: facade.ConsoleRequest) -> facade.RawResponse:
         """Sign and POST one request from asyncio."""
-        if self._async_client is None:
+        loop = asyncio.get_running_loop()
+        if self._async_client is None or self._async_loop is not loop:
+            # An httpx async pool belongs to the loop that opened it; a client
+            # reused under a new asyncio.run() gets a fresh pool.
             self._async_client = httpx.AsyncClient()
+            self._async_loop = loop
         content, headers = self._prepare(request)
         with _mapped_errors(request):
             response = await self._async_client.post(
@@ -77,8 +83,9 @@ class HttpBackend:
         """Close both connection pools."""
         self.close()
         if self._async_client is not None:
-            await self._async_client.aclose()
-            self._async_client = None
+            if self._async_loop is asyncio.get_running_loop():
+                await self._async_client.aclose()
+            self._async_client = self._async_loop = None
 
 
 @contextlib.contextmanager
