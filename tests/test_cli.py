@@ -167,3 +167,25 @@ def test_download_of_a_bucket_export_says_where(tmp_path, served: str) -> None: 
     assert result.returncode == 9
     assert "bucket modelrepo-test" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "not: [valid yaml",
+        "- a list\n- at the top\n",
+        "interactions: nope\n",
+        "interactions: []\nmetadata:\n  qianfan_facade_scenario:\n    name: x\n"
+        "    operation: launch_rockets\n",
+        "interactions: []\nmetadata:\n  qianfan_facade_scenario:\n    name: x\n"
+        "    operation: export_status\n    arguments: {nope: 1}\n",
+    ],
+    ids=["not-yaml", "list", "bad-interactions", "unknown-operation", "bad-arguments"],
+)
+def test_contract_on_malformed_cassettes_is_one_clear_line(tmp_path, content: str) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "broken.yaml").write_text(content)
+    (tmp_path / "folder.yaml").mkdir()
+    result = run("contract", str(tmp_path))
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert result.stderr.startswith("error: ") and "broken.yaml" in result.stderr
+    assert "Traceback" not in result.stderr
