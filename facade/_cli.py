@@ -101,7 +101,18 @@ def _client_options(func: F) -> F:
             help="Console API generation.",
         ),
         click.option(
-            "--timeout", type=float, default=30.0, show_default=True, help="Seconds."
+            "--timeout",
+            type=float,
+            default=30.0,
+            show_default=True,
+            help="Seconds per network operation.",
+        ),
+        click.option(
+            "--attempts",
+            type=click.IntRange(1, 100),
+            default=3,
+            show_default=True,
+            help="Tries per call for retryable failures (1: no retries).",
         ),
     ]
     for option in reversed(options):
@@ -109,10 +120,23 @@ def _client_options(func: F) -> F:
     return func
 
 
-def _client(backend: str | None, endpoint: str | None, api_version: str, timeout: float) -> Any:
+def _client(
+    backend: str | None,
+    endpoint: str | None,
+    api_version: str,
+    timeout: float,
+    attempts: int,
+) -> Any:
     from facade._client import Client
+    from facade._retry import RetryPolicy
 
-    return Client(backend, endpoint=endpoint, timeout=timeout, api_version=api_version)
+    return Client(
+        backend,
+        endpoint=endpoint,
+        timeout=timeout,
+        api_version=api_version,
+        retry=RetryPolicy(max_attempts=attempts),
+    )
 
 
 @main.command()
@@ -215,11 +239,12 @@ def export_status(
     endpoint: str | None,
     api_version: str,
     timeout: float,
+    attempts: int,
     as_json: bool,
 ) -> None:
     """Show the state of an export task (numeric or string id)."""
     with _expected_failures():
-        with _client(backend, endpoint, api_version, timeout) as client:
+        with _client(backend, endpoint, api_version, timeout, attempts) as client:
             task = client.export_status(_id(export_id))
     _show(task, as_json)
 
@@ -255,11 +280,12 @@ def export_create(
     endpoint: str | None,
     api_version: str,
     timeout: float,
+    attempts: int,
     as_json: bool,
 ) -> None:
     """Start exporting an evaluation's results; prints the new task id."""
     with _expected_failures():
-        with _client(backend, endpoint, api_version, timeout) as client:
+        with _client(backend, endpoint, api_version, timeout, attempts) as client:
             task = client.export_create(
                 _id(evaluation_id),
                 storage=storage,
@@ -286,6 +312,7 @@ def export_wait(
     endpoint: str | None,
     api_version: str,
     timeout: float,
+    attempts: int,
     wait_timeout: float,
     poll_interval: float,
     as_json: bool,
@@ -302,7 +329,7 @@ def export_wait(
         return f"{time.monotonic() - started:.1f}s"
 
     with _expected_failures():
-        with _client(backend, endpoint, api_version, timeout) as client:
+        with _client(backend, endpoint, api_version, timeout, attempts) as client:
             if console.is_terminal:
                 with console.status(f"waiting for export {export_id}") as status:
 
@@ -354,10 +381,11 @@ def export_download(
     endpoint: str | None,
     api_version: str,
     timeout: float,
+    attempts: int,
 ) -> None:
     """Download a finished export's zip; prints its path."""
     with _expected_failures():
-        with _client(backend, endpoint, api_version, timeout) as client:
+        with _client(backend, endpoint, api_version, timeout, attempts) as client:
             path = client.download_export(_id(export_id), destination)
     click.echo(str(path))
 
@@ -390,6 +418,7 @@ def call(
     endpoint: str | None,
     api_version: str,
     timeout: float,
+    attempts: int,
 ) -> None:
     """Call any console ROUTE (and V2 ACTION); print the normalized envelope."""
     try:
@@ -397,7 +426,7 @@ def call(
     except ValueError as exc:
         raise click.BadParameter(f"not JSON: {exc}", param_hint="--body") from None
     with _expected_failures():
-        with _client(backend, endpoint, api_version, timeout) as client:
+        with _client(backend, endpoint, api_version, timeout, attempts) as client:
             response = client.call_action(route, action, parsed)
     click.echo(json.dumps(response.model_dump(mode="json"), indent=2, ensure_ascii=False))
 
