@@ -61,11 +61,24 @@ class Response:
     """One HTTP response to send: status, headers and the complete body.
 
     The server adds ``Content-Length``, ``Connection``, ``Date`` and ``Server``.
+    Two fields break the exchange on purpose, for fault injection:
+    ``cut_after`` sends only that many bytes of the body, still declaring its
+    full length, then closes the connection; ``drop`` closes the connection
+    without sending anything, so ``status`` and the rest are never seen.
     """
 
     status: int
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
+    cut_after: int | None = None
+    drop: bool = False
+
+    def __post_init__(self) -> None:
+        if self.cut_after is not None and not 0 <= self.cut_after <= len(self.body):
+            raise ValueError(
+                f"cut_after must lie between 0 and the body's {len(self.body)} "
+                f"bytes, not {self.cut_after}"
+            )
 
 
 @dataclass(frozen=True)

@@ -355,7 +355,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(v2_error(status, code, message))
 
     def _send(self, response: Response) -> None:
-        """Write status line, headers and body in a single socket write."""
+        """Write status line, headers and body in a single socket write.
+
+        A response that says ``drop`` closes the connection unanswered; one
+        with ``cut_after`` declares its full length, sends that much of the
+        body and closes the connection.
+        """
+        if response.drop:
+            self.close_connection = True
+            _logger.debug("dropped the connection from %s", self.address_string())
+            return
         try:
             phrase = http.HTTPStatus(response.status).phrase
         except ValueError:
@@ -374,8 +383,13 @@ class _Handler(BaseHTTPRequestHandler):
         lines.append(f"Content-Length: {len(response.body)}")
         lines.append(f"Connection: {connection}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        self.wfile.write(head if self.command == "HEAD" else head + response.body)
-        self.log_request(response.status, len(response.body))
+        body = response.body
+        if response.cut_after is not None:
+            # Announced as kept alive, then cut: the way a crashed peer looks.
+            body = body[: response.cut_after]
+            self.close_connection = True
+        self.wfile.write(head if self.command == "HEAD" else head + body)
+        self.log_request(response.status, len(body))
 
     def log_message(self, format: str, *args: Any) -> None:
         # Query strings may carry an authorization parameter; keep them out.
