@@ -1,9 +1,11 @@
 """The emulator's HTTP server: stdlib ``ThreadingHTTPServer`` on loopback.
 
-Every request goes through :meth:`Emulator.respond`, which authenticates,
-records and routes it and returns a plain :class:`~facade.emulator.Response`;
-the handler only moves bytes. Each response leaves in one socket write with
-``TCP_NODELAY`` set, so keep-alive clients never wait on a delayed ACK.
+Every request goes through :meth:`Emulator.respond`, which draws its faults,
+authenticates, records and routes it and returns a plain
+:class:`~facade.emulator.Response`; the handler only moves bytes, breaking the
+exchange off where the response says so. Each response leaves in one socket
+write with ``TCP_NODELAY`` set, so keep-alive clients never wait on a delayed
+ACK.
 """
 
 from __future__ import annotations
@@ -18,14 +20,15 @@ import socket
 import socketserver
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
 from facade.emulator._auth import AuthOutcome, SignatureVerifier
+from facade.emulator._faults import Fault, FaultPlan
 from facade.emulator._http import ReceivedRequest, Request, Response, v2_error
-from facade.emulator._routes import ConsoleRoutes
+from facade.emulator._routes import ConsoleRoutes, Route
 from facade.emulator._state import ConsoleState, StatePlan
 
 __all__ = ["Emulator"]
@@ -54,7 +57,9 @@ class Emulator:
     ``port=0`` picks a free port. ``max_clock_skew`` is how far in the future,
     in seconds, a signing time may lie; ``plan`` says how created tasks
     progress; ``seed_tasks`` inserts the fixed tasks 96 to 100; ``clock``
-    supplies the time signatures are judged against.
+    supplies the time signatures are judged against; ``faults`` preloads
+    :attr:`faults`, the :class:`~facade.emulator.FaultPlan` (faults or their
+    specs, such as ``"status:503@2"``).
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`.
     """
@@ -69,14 +74,21 @@ class Emulator:
         plan: StatePlan | None = None,
         seed_tasks: bool = True,
         clock: Callable[[], float] = time.time,
+        faults: Iterable[str | Fault] = (),
     ) -> None:
+        if isinstance(faults, (str, Fault)):
+            raise TypeError("faults takes a list of faults or specs, not one")
         self.state = ConsoleState(plan, seed_tasks=seed_tasks)
         self.received: list[ReceivedRequest] = []
+        self.faults = FaultPlan()
+        for fault in faults:
+            self.faults.add(fault)
         self._received_lock = threading.Lock()
+        self._credentials = _resolve_credentials(credentials)
+        self._max_clock_skew = max_clock_skew
+        self._clock = clock
         self._verifier = SignatureVerifier(
-            _resolve_credentials(credentials),
-            max_clock_skew=max_clock_skew,
-            clock=clock,
+            self._credentials, max_clock_skew=max_clock_skew, clock=clock
         )
         # Before start() download links have no host part; they are relative.
         self._routes = ConsoleRoutes(self.state, lambda: self._base_url or "")
@@ -85,6 +97,8 @@ class Emulator:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._lifecycle = threading.Lock()
+        # Set by stop(); cuts short the delays of requests in flight.
+        self._stopping = threading.Event()
 
     @property
     def base_url(self) -> str:
@@ -124,6 +138,7 @@ class Emulator:
             with self._lifecycle:
                 if self._server is server:
                     self._server = None
+                self._stopping.set()
             server.close()
 
     def stop(self) -> None:
@@ -131,6 +146,7 @@ class Emulator:
         with self._lifecycle:
             server, thread = self._server, self._thread
             self._server = self._thread = None
+            self._stopping.set()
         if server is None:
             return
         server.shutdown()
@@ -153,16 +169,38 @@ class Emulator:
     def respond(self, request: Request) -> Response:
         """Answer one request; every request passes through here, before routing.
 
-        It checks the signature (unsigned routes such as downloads skip this),
-        records the request in :attr:`received`, then routes it. A layer that
-        injects faults overrides or wraps this method.
+        Unsigned routes such as downloads are recorded in :attr:`received` and
+        routed. Every other request draws its faults from :attr:`faults`, has
+        its signature checked (on a clock skewed as the faults say), is
+        recorded, waits out any delay, and gets the answering fault's response
+        or else the console's. A delay cut short by :meth:`stop` drops the
+        connection.
         """
         route = self._routes.match(request.path)
         if route is not None and not route.signed:
-            outcome = AuthOutcome(access_key=None)
-        else:
-            outcome = self._verifier.verify(request)
+            self._record(request, AuthOutcome(access_key=None))
+            return self._routes.dispatch(route, request)
+        injection = self.faults.draw(request)
+        outcome = self._verify(request, injection.skew)
         self._record(request, outcome)
+        if injection.delay > 0 and self._stopping.wait(injection.delay):
+            return Response(0, drop=True)
+        return injection.respond(request, lambda: self._answer(route, request, outcome))
+
+    def _verify(self, request: Request, skew: float) -> AuthOutcome:
+        if not skew:
+            return self._verifier.verify(request)
+        clock = self._clock
+        skewed = SignatureVerifier(
+            self._credentials,
+            max_clock_skew=self._max_clock_skew,
+            clock=lambda: clock() + skew,
+        )
+        return skewed.verify(request)
+
+    def _answer(
+        self, route: Route | None, request: Request, outcome: AuthOutcome
+    ) -> Response:
         if outcome.failure is not None:
             failure = outcome.failure
             _logger.info(
@@ -202,6 +240,7 @@ class Emulator:
         if self._server is not None:
             raise RuntimeError(f"the emulator is already serving at {self._base_url}")
         server = _Server(self._address, self)
+        self._stopping = threading.Event()
         # A wildcard address is reached through loopback.
         host = _WILDCARD_HOSTS.get(server.server_name, server.server_name)
         shown = f"[{host}]" if ":" in host else host

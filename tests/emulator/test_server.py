@@ -28,6 +28,8 @@ def test_public_names_are_pinned() -> None:
         "Emulator",
         "ExportState",
         "ExportTask",
+        "Fault",
+        "FaultPlan",
         "ReceivedRequest",
         "Request",
         "Response",
