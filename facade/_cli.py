@@ -182,6 +182,18 @@ def backends() -> None:
     "--outcome", type=click.Choice(["succeeded", "failed"]), default="succeeded",
     show_default=True, help="How created tasks end.",
 )
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="SPEC",
+    help="Inject a fault (repeatable): KIND[:ARG][@COUNT|%RATE], e.g. status:503@2,"
+    " rate-limit:1.5, error-code:18, html, empty, truncated, drop%0.1, delay:2,"
+    " skew:900.",
+)
+@click.option(
+    "--fault-seed", type=int, default=None, help="Seed for faults given as %RATE."
+)
 def emulator(
     host: str,
     port: int,
@@ -190,9 +202,16 @@ def emulator(
     queued_polls: int,
     running_polls: int,
     outcome: str,
+    faults: tuple[str, ...],
+    fault_seed: int | None,
 ) -> None:
     """Serve a local console emulator; prints its base URL first."""
-    from facade.emulator import Emulator, StatePlan
+    from facade.emulator import Emulator, FaultPlan, StatePlan
+
+    try:
+        parsed = FaultPlan.parse_many(list(faults))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fault") from None
 
     if not access_key or not secret_key:
         raise click.UsageError(
@@ -206,6 +225,8 @@ def emulator(
     server = Emulator(
         credentials={access_key: secret_key}, host=host, port=port, plan=plan
     )
+    for fault in parsed:
+        server.faults.add(fault, seed=fault_seed)
     try:
         server.start()
     except OSError as exc:

@@ -175,7 +175,7 @@ def test_credentials(key: object, which: str) -> None:
     with pytest.raises(facade.InvalidInputError) as info:
         facade.Client(silent(), **keys)
     assert info.value.parameter == which
-    if isinstance(key, str) and key:
+    if isinstance(key, str) and len(key.strip()) >= 4:
         assert key not in str(info.value) and key not in repr(info.value)
 
 

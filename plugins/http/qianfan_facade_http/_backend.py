@@ -102,7 +102,7 @@ def _mapped_errors(request: facade.ConsoleRequest) -> Iterator[None]:
         ) from exc
     except (httpx.ConnectError, httpx.PoolTimeout) as exc:
         raise facade.TransportError(
-            f"could not connect to {where}: {type(exc).__name__}",
+            f"could not connect to {where}",
             backend="http",
             request_sent=False,
         ) from exc
@@ -118,5 +118,7 @@ def _mapped_errors(request: facade.ConsoleRequest) -> Iterator[None]:
         ) from exc
     except httpx.TransportError as exc:
         raise facade.TransportError(
-            f"request to {where} failed: {type(exc).__name__}", backend="http"
+            f"request to {where} failed: the connection closed before a complete "
+            "answer",
+            backend="http",
         ) from exc

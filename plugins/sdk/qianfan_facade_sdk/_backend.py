@@ -130,7 +130,7 @@ def _transport_error(
         )
     if isinstance(cause, urllib3.exceptions.NewConnectionError):
         return facade.TransportError(
-            f"could not connect to {where}: {type(cause).__name__}",
+            f"could not connect to {where}",
             backend=_NAME,
             request_sent=False,
         )
@@ -151,7 +151,9 @@ def _transport_error(
             request_sent=True,
         )
     return facade.TransportError(
-        f"request to {where} failed: {type(exc).__name__}", backend=_NAME
+        f"request to {where} failed: the connection closed before a complete "
+        "answer",
+        backend=_NAME,
     )
 
 
