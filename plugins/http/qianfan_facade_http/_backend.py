@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +17,14 @@ import facade
 __all__ = ["HttpBackend"]
 
 _USER_AGENT = f"qianfan-facade-http/{version('qianfan-facade-http')}"
+# Distinct URLs are few (one per route and action); parsing one costs more
+# than half of building an httpx request, so each is parsed once.
+_URL_CACHE_SIZE = 256
+
+
+@functools.lru_cache(maxsize=_URL_CACHE_SIZE)
+def _parsed_url(url: str) -> httpx.URL:
+    return httpx.URL(url)
 
 
 class HttpBackend:
@@ -50,7 +59,10 @@ class HttpBackend:
         content, headers = self._prepare(request)
         with _mapped_errors(request):
             response = client.post(
-                request.url, content=content, headers=headers, timeout=request.timeout
+                _parsed_url(request.url),
+                content=content,
+                headers=headers,
+                timeout=request.timeout,
             )
         return facade.RawResponse.build(
             response.status_code, response.headers, response.content
@@ -67,7 +79,10 @@ class HttpBackend:
         content, headers = self._prepare(request)
         with _mapped_errors(request):
             response = await self._async_client.post(
-                request.url, content=content, headers=headers, timeout=request.timeout
+                _parsed_url(request.url),
+                content=content,
+                headers=headers,
+                timeout=request.timeout,
             )
         return facade.RawResponse.build(
             response.status_code, response.headers, response.content
