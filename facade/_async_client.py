@@ -114,6 +114,8 @@ class AsyncClient(_Core):
         policy = WaitPolicy.build(timeout, poll_interval, max_poll_interval, backoff)
         task_id = self._task_id(task)
         waiter = Waiter(policy, self._clock, on_change)
+        if isinstance(task, ExportTask) and not task.state.is_terminal:
+            waiter.start_from(task)  # a just-created task is reported as queued
         while (pause := waiter.observe(
             await self.export_status(task_id, api_version=api_version)
         )) is not None:

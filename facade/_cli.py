@@ -147,14 +147,14 @@ def backends() -> None:
     with _expected_failures():
         registry = default_registry()
         found = registry.backends()
-        if not found:
-            registry.choose(None)  # raises, with install instructions
-        choice = registry.choose(None)
+    # List what is installed first: this command is what a user runs when the
+    # choice itself is broken (a misspelt QIANFAN_FACADE_BACKEND, say).
     for name, info in sorted(found.items()):
-        marker = "*" if name == choice.name else " "
         extra = f" (requires {info.requires})" if info.requires else ""
-        click.echo(f"{marker} {name:<10} {info.description}{extra} [plugin {info.plugin}]")
-    click.echo(f"default: {choice.name} ({choice.reason})", err=True)
+        click.echo(f"{name:<10} {info.description}{extra} [plugin {info.plugin}]")
+    with _expected_failures():
+        choice = registry.choose(None)
+    click.echo(f"chosen: {choice.name} ({choice.reason})", err=True)
 
 
 @main.command()
@@ -214,10 +214,11 @@ def emulator(
         raise click.BadParameter(str(exc), param_hint="--fault") from None
 
     if not access_key or not secret_key:
-        raise click.UsageError(
-            "the emulator needs the keys it accepts: pass --access-key and "
-            "--secret-key or set QIANFAN_ACCESS_KEY and QIANFAN_SECRET_KEY"
-        )
+        with _expected_failures():
+            raise ConfigurationError(
+                "the emulator needs the keys it accepts: pass --access-key and "
+                "--secret-key or set QIANFAN_ACCESS_KEY and QIANFAN_SECRET_KEY"
+            )
     import signal
     import threading
 
@@ -304,7 +305,7 @@ def export_create(
     attempts: int,
     as_json: bool,
 ) -> None:
-    """Start exporting an evaluation's results; prints the new task id."""
+    """Start exporting an evaluation's results; prints the new task."""
     with _expected_failures():
         with _client(backend, endpoint, api_version, timeout, attempts) as client:
             task = client.export_create(
@@ -445,7 +446,10 @@ def call(
     try:
         parsed = json.loads(body)
     except ValueError as exc:
-        raise click.BadParameter(f"not JSON: {exc}", param_hint="--body") from None
+        with _expected_failures():
+            raise InvalidInputError(
+                f"--body is not JSON: {exc}", parameter="body"
+            ) from None
     with _expected_failures():
         with _client(backend, endpoint, api_version, timeout, attempts) as client:
             response = client.call_action(route, action, parsed)
@@ -483,11 +487,14 @@ def contract(paths: tuple[Path, ...], backend_names: tuple[str, ...]) -> None:
         cells = [result.cell(name) for name in report.backends]
         styled = [c if c == "identical" else f"[red]{c}[/red]" for c in cells]
         table.add_row(result.cassette.stem, *styled)
-    console = Console(width=max(100, Console().width))
+    # Off a terminal rich would cut the table at 80 columns; let it be whole.
+    console = Console(width=None if Console().is_terminal else 240)
     console.print(table)
     failed = sum(not result.ok for result in report.results)
+    count = len(report.results)
     summary = (
-        f"{len(report.results)} scenarios x {len(report.backends)} backend replays: "
+        f"{count} scenario{'s' if count != 1 else ''} x {len(report.backends)} "
+        "backend replays: "
         + ("all identical" if report.ok else f"{failed} scenario(s) differ or did not play")
     )
     click.echo(summary)
@@ -518,10 +525,12 @@ def record(out: Path, backend: str | None, endpoint: str | None, names: tuple[st
     known = {scenario.name: scenario for scenario in BUNDLED_SCENARIOS}
     unknown = [name for name in names if name not in known]
     if unknown:
-        raise click.BadParameter(
-            f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(known)}",
-            param_hint="NAMES",
-        )
+        with _expected_failures():
+            raise InvalidInputError(
+                f"unknown scenario(s) {', '.join(unknown)}; known: "
+                f"{', '.join(known)}",
+                parameter="names",
+            )
     chosen = [known[name] for name in names] if names else list(BUNDLED_SCENARIOS)
     with _expected_failures(), _recording_endpoint(endpoint) as (url, ak, sk):
         for scenario in chosen:

@@ -212,6 +212,12 @@ class Waiter:
         self._on_change = on_change
         self.last: ExportTask | None = None
 
+    def start_from(self, task: ExportTask) -> None:
+        """Report the task the caller already holds, before the first poll."""
+        self.last = task
+        if self._on_change is not None:
+            self._on_change(task)
+
     def observe(self, task: ExportTask) -> float | None:
         """Take in a polled task; return the next pause or ``None`` when done."""
         changed = self.last is None or task.state != self.last.state
@@ -277,9 +283,14 @@ def _target(url: str, destination: object, task: ExportTask) -> Path:
             "destination must be a folder or file path", parameter="destination"
         )
     path = Path(destination)
+    text = os.fspath(destination)
     if path.is_dir():
         name = Path(urlsplit(url).path).name or f"{task.id}.zip"
         return path / name
+    if isinstance(text, str) and text.endswith(("/", os.sep)):
+        raise InvalidInputError(
+            f"destination folder {path} does not exist", parameter="destination"
+        )
     if not path.parent.is_dir():
         raise InvalidInputError(
             f"destination folder {path.parent} does not exist", parameter="destination"
@@ -317,6 +328,8 @@ def download_to(
         with os.fdopen(handle, "wb") as sink:
             _fetch(url, sink, timeout, task)
         _check_archive(Path(partial), task)
+        # The file stays private to its owner (mkstemp's 0600): evaluation
+        # data may be sensitive, and the umask cannot be read thread-safely.
         os.replace(partial, target)
     except BaseException:
         os.unlink(partial)

@@ -201,7 +201,10 @@ def error_for(
             backend=backend,
         )
     message = _redact(message, secrets)
-    summary = " ".join(part for part in (code, message) if part) or "no details"
+    if code and message and message.startswith(code):
+        summary = message  # gateway messages already lead with their code
+    else:
+        summary = " ".join(part for part in (code, message) if part) or "no details"
     error = cls(
         f"{_LEAD[cls]}: {summary} (HTTP {raw.status}, request id "
         f"{request_id or 'unknown'})",

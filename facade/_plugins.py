@@ -139,7 +139,7 @@ class PluginRegistry:
                 f"facade_default_backend chose {name!r}, which is not installed "
                 f"(installed: {', '.join(installed)})"
             )
-        return BackendChoice(name, "default")
+        return BackendChoice(name, "default among installed backends")
 
     def build(self, name: str) -> Backend | AsyncBackend:
         """Create a backend instance by name."""

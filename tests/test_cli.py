@@ -103,9 +103,23 @@ def test_backends_lists_both_and_the_default() -> None:
     result = run("backends")
     assert result.returncode == 0
     assert "http" in result.stdout and "sdk" in result.stdout
-    assert "default: http (default)" in result.stderr
+    assert "chosen: http (default among installed backends)" in result.stderr
     chosen = run("backends", QIANFAN_FACADE_BACKEND="sdk")
-    assert "default: sdk (environment variable QIANFAN_FACADE_BACKEND)" in chosen.stderr
+    assert "chosen: sdk (environment variable QIANFAN_FACADE_BACKEND)" in chosen.stderr
+    broken = run("backends", QIANFAN_FACADE_BACKEND="nope")
+    assert broken.returncode == 3
+    assert "http" in broken.stdout and "sdk" in broken.stdout  # still listed
+    assert broken.stderr.startswith("error: backend 'nope'")
+
+
+def test_usage_mistakes_are_one_line_errors(served: str) -> None:
+    bad_body = run("call", "/v2/eval", "X", "--body", "not json", "--endpoint", served)
+    assert bad_body.returncode == 2 and bad_body.stderr.startswith("error: --body is not JSON")
+    unknown = run("record", "--out", "/tmp/unused-folder", "no_such_scenario")
+    assert unknown.returncode == 2 and "unknown scenario" in unknown.stderr
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QIANFAN_")}
+    no_keys = subprocess.run([*CLI, "emulator"], capture_output=True, text=True, env=env, timeout=30)
+    assert no_keys.returncode == 3 and no_keys.stderr.startswith("error: the emulator needs")
 
 
 def test_contract_command_on_the_bundled_cassettes() -> None:

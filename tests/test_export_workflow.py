@@ -288,3 +288,24 @@ def test_async_client_matches_the_sync_one() -> None:
     script.calls = 0
     sync = client_for(MockBackend(script)).export_status(1000)
     assert sync == first
+
+
+def test_download_to_a_missing_folder_is_refused(file_server: str, tmp_path: Path) -> None:
+    client = client_for(MockBackend(Script(["Done"])))
+    with pytest.raises(facade.InvalidInputError, match="does not exist"):
+        client.download_export(done_with(f"{file_server}/x/export.zip"), f"{tmp_path}/new/")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_created_task_is_reported_queued_before_polling(fake_time: FakeTime) -> None:
+    created = facade.ExportTask(
+        export_id=1000, task_id="amemt-aaaaaaaaaaaa", state=facade.ExportState.QUEUED,
+        api_version=facade.ApiVersion.V1,
+    )
+    seen: list[str] = []
+    script = Script(["Uploading", "Done"])
+    client_for(MockBackend(script)).wait_for_export(
+        created, poll_interval=1, on_change=lambda t: seen.append(t.state.value)
+    )
+    assert seen == ["queued", "running", "succeeded"]
+    assert script.calls == 2

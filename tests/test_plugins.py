@@ -137,7 +137,9 @@ def test_installed_backends_are_found_through_entry_points(
 def test_choice_argument_then_environment_then_default(
     registry: PluginRegistry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert registry.choose(None) == facade._plugins.BackendChoice("http", "default")
+    assert registry.choose(None) == facade._plugins.BackendChoice(
+        "http", "default among installed backends"
+    )
     monkeypatch.setenv("QIANFAN_FACADE_BACKEND", "sdk")
     chosen = registry.choose(None)
     assert (chosen.name, chosen.reason) == ("sdk", "environment variable QIANFAN_FACADE_BACKEND")

@@ -25,6 +25,6 @@ def facade_register_backends(register: facade.Register) -> None:
     register(
         "sdk",
         _build,
-        description="the official qianfan SDK's console call_action",
+        description="the official qianfan SDK's console path (call_action's builder)",
         requires="qianfan",
     )

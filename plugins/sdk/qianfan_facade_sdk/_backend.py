@@ -23,13 +23,21 @@ from typing import Any
 
 import requests
 import urllib3
-from qianfan.resources.console.utils import call_action
-from qianfan.resources.http_client import HTTPClient
-from qianfan.resources.requestor.console_requestor import ConsoleAPIRequestor
-from qianfan.resources.typing import QfRequest, RetryConfig
-from qianfan.version import VERSION
 
 import facade
+
+# Importing the SDK logs a warning that redis is missing, for a rate limiter
+# this backend never uses; the SDK's logger is muted for the import only.
+_sdk_logger = logging.getLogger("qianfan")
+_muted, _sdk_logger.disabled = _sdk_logger.disabled, True
+try:
+    from qianfan.resources.console.utils import call_action
+    from qianfan.resources.http_client import HTTPClient
+    from qianfan.resources.requestor.console_requestor import ConsoleAPIRequestor
+    from qianfan.resources.typing import QfRequest, RetryConfig
+    from qianfan.version import VERSION
+finally:
+    _sdk_logger.disabled = _muted
 
 __all__ = ["SdkBackend"]
 
@@ -62,15 +70,27 @@ class _RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name.startswith("baidubce.auth"):
             return False
+        if getattr(_IN_CALL, "active", False) and not _FACADE_LOGGER.isEnabledFor(
+            logging.DEBUG
+        ):
+            # The facade reports each call and raises a typed error itself; the
+            # SDK's lines about the same call (headers dumps, "retrying..." when
+            # nothing retries) are shown only to those debugging the facade.
+            return False
         text = self._AUTHORIZATION.sub("bce-auth-v1/[redacted]", record.getMessage())
         with self._lock:
             secrets = tuple(self._secrets)
         for secret in secrets:
-            text = text.replace(secret, "[redacted]")
+            if len(secret) >= _MIN_REDACTED_LENGTH:
+                text = text.replace(secret, "[redacted]")
         record.msg, record.args = text, None
         return True
 
 
+_IN_CALL = threading.local()
+_FACADE_LOGGER = logging.getLogger("facade")
+# Shorter "keys" cannot be scrubbed without mangling every message.
+_MIN_REDACTED_LENGTH = 6
 _FILTER = _RedactingFilter()
 for _name in ("qianfan", "baidubce.auth.bce_v1_signer"):
     logging.getLogger(_name).addFilter(_FILTER)
@@ -192,6 +212,7 @@ class SdkBackend:
         sdk_request.headers["request-source"] = _REQUEST_SOURCE
         requestor = self._requestor(request.endpoint, credentials)
         retry = RetryConfig(retry_count=1, timeout=request.timeout)
+        _IN_CALL.active = True
         try:
             requestor._request_console_api(
                 sdk_request, credentials.access_key, credentials.secret_key, retry
@@ -205,6 +226,8 @@ class SdkBackend:
             # facade judges, the same way for every backend.
             if requestor._client.last_response is None:
                 raise
+        finally:
+            _IN_CALL.active = False
         response = requestor._client.last_response
         assert response is not None
         return facade.RawResponse.build(
