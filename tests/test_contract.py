@@ -264,3 +264,15 @@ def test_console_vcr_is_usable_by_users(tmp_path: Path, emulator: Emulator) -> N
         task = facade.Client("sdk", endpoint=emulator.base_url, access_key="x", secret_key="y").export_status(98)
     assert task.state is facade.ExportState.QUEUED
     assert len(emulator.received) == before
+
+
+def test_an_edited_response_fails_even_a_single_backend_contract(tmp_path: Path) -> None:
+    def flip(data: dict) -> None:  # type: ignore[type-arg]
+        response = data["interactions"][0]["response"]["body"]
+        response["string"] = response["string"].replace('"Fail"', '"Done"')
+
+    path = _edited(tmp_path, "v1_status_fail", flip)
+    report = run_contract([path], ["http"])
+    assert not report.ok
+    assert "value.state" in report.results[0].differences["http"]
+    assert "value.raw_state" in report.results[0].differences["http"]

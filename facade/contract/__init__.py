@@ -12,6 +12,7 @@ from facade.contract._cassettes import (
     console_vcr,
     load_scenario,
     record_scenario,
+    recorded_outcome,
     replay_cassette,
 )
 from facade.contract._runner import (
@@ -41,6 +42,7 @@ __all__ = [
     "console_vcr",
     "load_scenario",
     "record_scenario",
+    "recorded_outcome",
     "replay_cassette",
     "run_contract",
     "run_scenario",

@@ -30,6 +30,7 @@ from facade._errors import ConfigurationError, FacadeError
 from facade._plugins import PluginRegistry
 from facade.contract._scenarios import (
     METADATA_KEY,
+    OUTCOME_KEY,
     Outcome,
     Scenario,
     run_scenario,
@@ -42,6 +43,7 @@ __all__ = [
     "console_vcr",
     "load_scenario",
     "record_scenario",
+    "recorded_outcome",
     "replay_cassette",
 ]
 
@@ -148,6 +150,9 @@ def record_scenario(
             cassette.get_metadata(METADATA_KEY, scenario.model_dump(mode="json"))
             cassette.get_metadata("endpoint", endpoint)
             outcome = run_scenario(client, scenario)
+            # What the console's answers meant when recorded: every later
+            # replay, through any backend, must normalize to exactly this.
+            cassette.get_metadata(OUTCOME_KEY, outcome.model_dump(mode="json"))
         if not Path(partial).is_file():
             raise ConfigurationError(
                 f"recording {scenario.name} captured no HTTP interaction"
@@ -159,12 +164,7 @@ def record_scenario(
     return outcome
 
 
-def load_scenario(path: str | os.PathLike[str]) -> tuple[Scenario, str]:
-    """Read the scenario and recording endpoint stored in a cassette.
-
-    Raises :class:`~facade.ConfigurationError` naming the file for anything
-    that is not a readable qianfan-facade cassette.
-    """
+def _metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     import yaml
 
     try:
@@ -180,15 +180,35 @@ def load_scenario(path: str | os.PathLike[str]) -> tuple[Scenario, str]:
             f"{path} is not a qianfan-facade cassette: it has no "
             f"'{METADATA_KEY}' metadata (record it with 'qianfan-facade record')"
         )
+    return metadata
+
+
+def _valid(model: type[Any], value: Any, path: object, what: str) -> Any:
     try:
-        scenario = Scenario.model_validate(metadata[METADATA_KEY])
+        return model.model_validate(value)
     except ValueError as exc:
         first = exc.errors()[0] if hasattr(exc, "errors") else {"msg": str(exc)}
         raise ConfigurationError(
-            f"{path}: its scenario is invalid: {first.get('msg')} at "
+            f"{path}: its {what} is invalid: {first.get('msg')} at "
             f"{'.'.join(str(p) for p in first.get('loc', ()))}"
         ) from None
+
+
+def load_scenario(path: str | os.PathLike[str]) -> tuple[Scenario, str]:
+    """Read the scenario and recording endpoint stored in a cassette.
+
+    Raises :class:`~facade.ConfigurationError` naming the file for anything
+    that is not a readable qianfan-facade cassette.
+    """
+    metadata = _metadata(path)
+    scenario = _valid(Scenario, metadata[METADATA_KEY], path, "scenario")
     return scenario, str(metadata.get("endpoint") or "http://127.0.0.1")
+
+
+def recorded_outcome(path: str | os.PathLike[str]) -> Outcome | None:
+    """The outcome seen when the cassette was recorded, if it was stored."""
+    stored = _metadata(path).get(OUTCOME_KEY)
+    return None if stored is None else _valid(Outcome, stored, path, "outcome")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from typing import Literal
 
 from facade._errors import ConfigurationError
 from facade._plugins import PluginRegistry, default_registry
-from facade.contract._cassettes import Replay, replay_cassette
+from facade.contract._cassettes import Replay, recorded_outcome, replay_cassette
+from facade.contract._scenarios import Outcome
 
 __all__ = ["ContractReport", "ScenarioResult", "bundled_cassettes", "run_contract"]
 
@@ -80,23 +81,27 @@ def _cassettes(paths: list[str | os.PathLike[str]]) -> list[Path]:
     return found
 
 
-def _compare(replays: dict[str, Replay]) -> dict[str, list[str]]:
+def _compare(
+    replays: dict[str, Replay], recorded: Outcome | None
+) -> dict[str, list[str]]:
+    """Fields where each replay differs from the recording (or, for cassettes
+    recorded without an outcome, from the first replay)."""
     played = {name: r.outcome for name, r in replays.items() if r.outcome is not None}
-    if len(played) < 2:
-        return {}
-    reference_name = next(iter(played))
-    reference = played[reference_name].flat()  # type: ignore[union-attr]
+    if recorded is None:
+        if len(played) < 2:
+            return {}
+        recorded = next(iter(played.values()))
+    reference = recorded.flat()
     differences: dict[str, list[str]] = {}
     for name, outcome in played.items():
-        flat = outcome.flat()  # type: ignore[union-attr]
+        flat = outcome.flat()
         differing = sorted(
             key
             for key in reference.keys() | flat.keys()
             if reference.get(key, _MISSING) != flat.get(key, _MISSING)
         )
-        if differing and name != reference_name:
+        if differing:
             differences[name] = differing
-            differences.setdefault(reference_name, differing)
     return differences
 
 
@@ -129,7 +134,8 @@ def run_contract(
             )
             for name, mode in columns
         }
-        results.append(ScenarioResult(cassette, replays, _compare(replays)))
+        recorded = recorded_outcome(cassette)
+        results.append(ScenarioResult(cassette, replays, _compare(replays, recorded)))
     return ContractReport([_column(name, mode) for name, mode in columns], results)
 
 

@@ -26,6 +26,8 @@ __all__ = [
 
 #: The cassette metadata key the scenario is stored under.
 METADATA_KEY = "qianfan_facade_scenario"
+#: The cassette metadata key the outcome seen at recording is stored under.
+OUTCOME_KEY = "qianfan_facade_outcome"
 
 Operation = Callable[[Client, dict[str, Any]], Any]
 
