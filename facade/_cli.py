@@ -532,9 +532,20 @@ def record(out: Path, backend: str | None, endpoint: str | None, names: tuple[st
                 parameter="names",
             )
     chosen = [known[name] for name in names] if names else list(BUNDLED_SCENARIOS)
-    with _expected_failures(), _recording_endpoint(endpoint) as (url, ak, sk):
+    with _expected_failures(), _recording_endpoint(endpoint) as (url, ak, sk, server):
         for scenario in chosen:
             path = out / f"{scenario.name}.yaml"
+            if scenario.faults and server is None:
+                click.echo(
+                    f"skipped {scenario.name}: its faults need the built-in "
+                    "emulator (leave out --endpoint)",
+                    err=True,
+                )
+                continue
+            if server is not None:
+                server.faults.clear()
+                for fault in scenario.faults:
+                    server.faults.add(fault)
             outcome = record_scenario(
                 scenario,
                 path,
@@ -550,9 +561,9 @@ def record(out: Path, backend: str | None, endpoint: str | None, names: tuple[st
 @contextmanager
 def _recording_endpoint(
     endpoint: str | None,
-) -> Iterator[tuple[str, str | None, str | None]]:
+) -> Iterator[tuple[str, str | None, str | None, Any]]:
     if endpoint is not None:
-        yield endpoint, None, None
+        yield endpoint, None, None, None
         return
     from facade.emulator import Emulator, StatePlan
 
@@ -560,4 +571,4 @@ def _recording_endpoint(
     # Two polls queued and two running, so a recorded flow shows every state.
     plan = StatePlan(queued_polls=2, running_polls=2)
     with Emulator(credentials={access_key: secret_key}, plan=plan) as server:
-        yield server.base_url, access_key, secret_key
+        yield server.base_url, access_key, secret_key, server

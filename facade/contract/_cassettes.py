@@ -144,6 +144,7 @@ def record_scenario(
             access_key=access_key,
             secret_key=secret_key,
             api_version=scenario.api_version,
+            retry=scenario.retry_policy(),
             registry=registry,
         )
         with client, console_vcr(record_mode="all").use_cassette(partial) as cassette:
@@ -248,6 +249,7 @@ def replay_cassette(
         "access_key": _REPLAY_ACCESS_KEY,
         "secret_key": _REPLAY_SECRET_KEY,
         "api_version": scenario.api_version,
+        "retry": scenario.retry_policy(),
         "registry": registry,
     }
     try:

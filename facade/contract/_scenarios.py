@@ -13,6 +13,7 @@ from facade._client import Client
 from facade._errors import FacadeError
 from facade._export import read_export_rows
 from facade._models import ExportTask
+from facade._retry import RetryPolicy
 
 __all__ = [
     "ASYNC_OPERATIONS",
@@ -94,6 +95,17 @@ class Scenario(BaseModel):
     operation: Literal["export_status", "call_action", "export_flow"]
     arguments: dict[str, Any] = Field(default_factory=dict)
     api_version: Literal["v1", "v2"] = "v1"
+    attempts: int = Field(1, ge=1, le=10)
+    faults: tuple[str, ...] = Field(
+        (), description="Emulator faults set while recording (see --fault)."
+    )
+
+    def retry_policy(self) -> RetryPolicy:
+        """Retries as recorded: ``attempts`` tries with pauses short enough
+        that replays stay fast."""
+        return RetryPolicy(
+            max_attempts=self.attempts, backoff=0.01, max_backoff=0.01, jitter=0
+        )
 
 
 class Outcome(BaseModel):
@@ -208,6 +220,73 @@ BUNDLED_SCENARIOS: tuple[Scenario, ...] = (
     _status("v2_status_failed", "amemt-seedtask0100", "V2 Failed", "v2"),
     _status(
         "v2_status_unknown_id", "amemt-notarealtask", "a V2 task id that does not exist", "v2"
+    ),
+    Scenario(
+        name="v1_error_request_expired",
+        description="the gateway refuses a signature from a skewed clock",
+        operation="export_status",
+        arguments={"export_id": 96},
+        faults=("skew:900",),
+    ),
+    Scenario(
+        name="v1_error_rate_limited",
+        description="V1 error_code 18, QPS limit reached",
+        operation="export_status",
+        arguments={"export_id": 96},
+        faults=("error-code:18",),
+    ),
+    Scenario(
+        name="v1_error_server_busy",
+        description="V1 error_code 336100, server overloaded",
+        operation="export_status",
+        arguments={"export_id": 96},
+        faults=("error-code:336100",),
+    ),
+    Scenario(
+        name="v1_error_html_gateway",
+        description="a 502 HTML page from a gateway",
+        operation="export_status",
+        arguments={"export_id": 96},
+        faults=("html",),
+    ),
+    Scenario(
+        name="v1_error_empty_body",
+        description="HTTP 200 with an empty body",
+        operation="export_status",
+        arguments={"export_id": 96},
+        faults=("empty",),
+    ),
+    Scenario(
+        name="v1_retry_then_done",
+        description="one HTTP 503, retried, then the documented answer",
+        operation="export_status",
+        arguments={"export_id": 96},
+        attempts=3,
+        faults=("status:503@1",),
+    ),
+    Scenario(
+        name="v2_error_throttled",
+        description="V2 HTTP 429 with Retry-After",
+        operation="export_status",
+        arguments={"export_id": "amemt-hkkf5y9e64j8"},
+        api_version="v2",
+        faults=("rate-limit:2",),
+    ),
+    Scenario(
+        name="v2_error_server",
+        description="V2 HTTP 500 InternalError",
+        operation="export_status",
+        arguments={"export_id": "amemt-hkkf5y9e64j8"},
+        api_version="v2",
+        faults=("status:500",),
+    ),
+    Scenario(
+        name="v2_error_access_denied",
+        description="V2 AccessDenied (403)",
+        operation="export_status",
+        arguments={"export_id": "amemt-hkkf5y9e64j8"},
+        api_version="v2",
+        faults=("error-code:AccessDenied",),
     ),
     Scenario(
         name="v1_export_flow",
