@@ -12,7 +12,7 @@ from typing import Any
 from facade._backend import AsyncBackend, Backend, ConsoleRequest
 from facade._client import DEFAULT_RETRY, DEFAULT_TIMEOUT, DEFAULT_WAIT_TIMEOUT, _Core
 from facade._errors import ConfigurationError, FacadeError
-from facade._export import WaitPolicy, Waiter, download_to
+from facade._export import Waiter, WaitPolicy, download_to
 from facade._models import ApiVersion, ConsoleResponse, ExportTask, StorageKind
 from facade._normalize import to_created_task, to_export_task
 from facade._plugins import PluginRegistry
@@ -116,9 +116,11 @@ class AsyncClient(_Core):
         waiter = Waiter(policy, self._clock, on_change)
         if isinstance(task, ExportTask) and not task.state.is_terminal:
             waiter.start_from(task)  # a just-created task is reported as queued
-        while (pause := waiter.observe(
-            await self.export_status(task_id, api_version=api_version)
-        )) is not None:
+        while (
+            pause := waiter.observe(
+                await self.export_status(task_id, api_version=api_version)
+            )
+        ) is not None:
             await self._async_sleep(pause)
         assert waiter.last is not None
         return waiter.last

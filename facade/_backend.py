@@ -11,7 +11,7 @@ or :class:`~facade.TransportTimeoutError` at its boundary.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -86,10 +86,13 @@ class RawResponse:
 
     @classmethod
     def build(
-        cls, status: int, headers: Mapping[str, str] | Any, content: bytes
+        cls,
+        status: int,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]],
+        content: bytes,
     ) -> RawResponse:
-        """Build from any header mapping, lower-casing the names."""
-        items = headers.items() if hasattr(headers, "items") else headers
+        """Build from any header mapping or pairs, lower-casing the names."""
+        items = headers.items() if isinstance(headers, Mapping) else headers
         return cls(status, {str(k).lower(): str(v) for k, v in items}, content)
 
     @classmethod

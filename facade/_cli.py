@@ -60,7 +60,13 @@ def _expected_failures() -> Iterator[None]:
 
 
 def _configure_logging(verbose: int) -> None:
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    level = (
+        logging.WARNING
+        if verbose == 0
+        else logging.INFO
+        if verbose == 1
+        else logging.DEBUG
+    )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
@@ -166,21 +172,32 @@ def backends() -> None:
     show_default=True,
     help="0 picks a free port.",
 )
-@click.option("--access-key", envvar="QIANFAN_ACCESS_KEY", help="[env QIANFAN_ACCESS_KEY]")
+@click.option(
+    "--access-key", envvar="QIANFAN_ACCESS_KEY", help="[env QIANFAN_ACCESS_KEY]"
+)
 @click.option(
     "--secret-key", envvar="QIANFAN_SECRET_KEY", help="[env QIANFAN_SECRET_KEY]"
 )
 @click.option(
-    "--queued-polls", type=click.IntRange(min=0), default=1, show_default=True,
+    "--queued-polls",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
     help="Status reads a created task spends queued.",
 )
 @click.option(
-    "--running-polls", type=click.IntRange(min=0), default=2, show_default=True,
+    "--running-polls",
+    type=click.IntRange(min=0),
+    default=2,
+    show_default=True,
     help="Status reads a created task then spends running.",
 )
 @click.option(
-    "--outcome", type=click.Choice(["succeeded", "failed"]), default="succeeded",
-    show_default=True, help="How created tasks end.",
+    "--outcome",
+    type=click.Choice(["succeeded", "failed"]),
+    default="succeeded",
+    show_default=True,
+    help="How created tasks end.",
 )
 @click.option(
     "--fault",
@@ -231,7 +248,9 @@ def emulator(
     try:
         server.start()
     except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {exc.strerror}"
+        ) from None
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     click.echo(server.base_url)
@@ -265,9 +284,11 @@ def export_status(
     as_json: bool,
 ) -> None:
     """Show the state of an export task (numeric or string id)."""
-    with _expected_failures():
-        with _client(backend, endpoint, api_version, timeout, attempts) as client:
-            task = client.export_status(_id(export_id))
+    with (
+        _expected_failures(),
+        _client(backend, endpoint, api_version, timeout, attempts) as client,
+    ):
+        task = client.export_status(_id(export_id))
     _show(task, as_json)
 
 
@@ -306,15 +327,17 @@ def export_create(
     as_json: bool,
 ) -> None:
     """Start exporting an evaluation's results; prints the new task."""
-    with _expected_failures():
-        with _client(backend, endpoint, api_version, timeout, attempts) as client:
-            task = client.export_create(
-                _id(evaluation_id),
-                storage=storage,
-                bucket=bucket,
-                content=list(content) or None,
-                result_ids=list(result_ids) or None,
-            )
+    with (
+        _expected_failures(),
+        _client(backend, endpoint, api_version, timeout, attempts) as client,
+    ):
+        task = client.export_create(
+            _id(evaluation_id),
+            storage=storage,
+            bucket=bucket,
+            content=list(content) or None,
+            result_ids=list(result_ids) or None,
+        )
     _show(task, as_json)
 
 
@@ -350,38 +373,40 @@ def export_wait(
     def elapsed() -> str:
         return f"{time.monotonic() - started:.1f}s"
 
-    with _expected_failures():
-        with _client(backend, endpoint, api_version, timeout, attempts) as client:
-            if console.is_terminal:
-                with console.status(f"waiting for export {export_id}") as status:
+    with (
+        _expected_failures(),
+        _client(backend, endpoint, api_version, timeout, attempts) as client,
+    ):
+        if console.is_terminal:
+            with console.status(f"waiting for export {export_id}") as status:
 
-                    def show(task: Any) -> None:
-                        status.update(
-                            f"export {export_id}: {task.state.value} "
-                            f"({task.raw_state}) after {elapsed()}"
-                        )
-
-                    task = client.wait_for_export(
-                        _id(export_id),
-                        timeout=wait_timeout,
-                        poll_interval=poll_interval,
-                        on_change=show,
-                    )
-            else:
-
-                def show_line(task: Any) -> None:
-                    click.echo(
-                        f"{elapsed()} export {export_id}: {task.state.value} "
-                        f"({task.raw_state})",
-                        err=True,
+                def show(task: Any) -> None:
+                    status.update(
+                        f"export {export_id}: {task.state.value} "
+                        f"({task.raw_state}) after {elapsed()}"
                     )
 
                 task = client.wait_for_export(
                     _id(export_id),
                     timeout=wait_timeout,
                     poll_interval=poll_interval,
-                    on_change=show_line,
+                    on_change=show,
                 )
+        else:
+
+            def show_line(task: Any) -> None:
+                click.echo(
+                    f"{elapsed()} export {export_id}: {task.state.value} "
+                    f"({task.raw_state})",
+                    err=True,
+                )
+
+            task = client.wait_for_export(
+                _id(export_id),
+                timeout=wait_timeout,
+                poll_interval=poll_interval,
+                on_change=show_line,
+            )
     click.echo(f"export {export_id} succeeded after {elapsed()}", err=True)
     _show(task, as_json)
 
@@ -406,9 +431,11 @@ def export_download(
     attempts: int,
 ) -> None:
     """Download a finished export's zip; prints its path."""
-    with _expected_failures():
-        with _client(backend, endpoint, api_version, timeout, attempts) as client:
-            path = client.download_export(_id(export_id), destination)
+    with (
+        _expected_failures(),
+        _client(backend, endpoint, api_version, timeout, attempts) as client,
+    ):
+        path = client.download_export(_id(export_id), destination)
     click.echo(str(path))
 
 
@@ -450,10 +477,14 @@ def call(
             raise InvalidInputError(
                 f"--body is not JSON: {exc}", parameter="body"
             ) from None
-    with _expected_failures():
-        with _client(backend, endpoint, api_version, timeout, attempts) as client:
-            response = client.call_action(route, action, parsed)
-    click.echo(json.dumps(response.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    with (
+        _expected_failures(),
+        _client(backend, endpoint, api_version, timeout, attempts) as client,
+    ):
+        response = client.call_action(route, action, parsed)
+    click.echo(
+        json.dumps(response.model_dump(mode="json"), indent=2, ensure_ascii=False)
+    )
 
 
 @main.command()
@@ -495,7 +526,11 @@ def contract(paths: tuple[Path, ...], backend_names: tuple[str, ...]) -> None:
     summary = (
         f"{count} scenario{'s' if count != 1 else ''} x {len(report.backends)} "
         "backend replays: "
-        + ("all identical" if report.ok else f"{failed} scenario(s) differ or did not play")
+        + (
+            "all identical"
+            if report.ok
+            else f"{failed} scenario(s) differ or did not play"
+        )
     )
     click.echo(summary)
     if not report.ok:
@@ -516,7 +551,9 @@ def contract(paths: tuple[Path, ...], backend_names: tuple[str, ...]) -> None:
     help="Console or emulator to record from (default: start an emulator).",
 )
 @click.argument("names", nargs=-1)
-def record(out: Path, backend: str | None, endpoint: str | None, names: tuple[str, ...]) -> None:
+def record(
+    out: Path, backend: str | None, endpoint: str | None, names: tuple[str, ...]
+) -> None:
     """Record the bundled scenarios (or NAMES among them) into cassettes."""
     import os
 
@@ -527,8 +564,7 @@ def record(out: Path, backend: str | None, endpoint: str | None, names: tuple[st
     if unknown:
         with _expected_failures():
             raise InvalidInputError(
-                f"unknown scenario(s) {', '.join(unknown)}; known: "
-                f"{', '.join(known)}",
+                f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(known)}",
                 parameter="names",
             )
     chosen = [known[name] for name in names] if names else list(BUNDLED_SCENARIOS)

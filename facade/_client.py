@@ -6,15 +6,15 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from facade._backend import Backend, ConsoleRequest, Credentials, RawResponse
 from facade._errors import ConfigurationError, FacadeError, InvalidInputError
 from facade._export import (
-    WaitPolicy,
     Waiter,
+    WaitPolicy,
     create_body,
     download_to,
 )
@@ -79,15 +79,18 @@ class Settings:
             if endpoint is not None
             else os.environ.get(ENV_ENDPOINT) or DEFAULT_ENDPOINT
         )
-        access_key = access_key if access_key is not None else os.environ.get(
-            ENV_ACCESS_KEY
+        access_key = (
+            access_key if access_key is not None else os.environ.get(ENV_ACCESS_KEY)
         )
-        secret_key = secret_key if secret_key is not None else os.environ.get(
-            ENV_SECRET_KEY
+        secret_key = (
+            secret_key if secret_key is not None else os.environ.get(ENV_SECRET_KEY)
         )
         missing = [
             variable
-            for value, variable in ((access_key, ENV_ACCESS_KEY), (secret_key, ENV_SECRET_KEY))
+            for value, variable in (
+                (access_key, ENV_ACCESS_KEY),
+                (secret_key, ENV_SECRET_KEY),
+            )
             if value is None
         ]
         if missing:
@@ -187,9 +190,7 @@ class _Core:
             f"endpoint={self.endpoint!r}, api_version={self.api_version.value!r})"
         )
 
-    def _request(
-        self, route: object, action: object, body: object
-    ) -> ConsoleRequest:
+    def _request(self, route: object, action: object, body: object) -> ConsoleRequest:
         return ConsoleRequest(
             route=check_route(route),
             action=check_action(action),
@@ -200,8 +201,10 @@ class _Core:
         )
 
     def _version(self, api_version: object) -> ApiVersion:
-        return self._settings.api_version if api_version is None else check_api_version(
-            api_version
+        return (
+            self._settings.api_version
+            if api_version is None
+            else check_api_version(api_version)
         )
 
     def _status_request(self, export_id: object, api_version: object) -> ConsoleRequest:
@@ -263,7 +266,9 @@ class _Core:
         self._log(request, f"ok HTTP {raw.status}", elapsed)
         return response
 
-    def _failed(self, request: ConsoleRequest, exc: FacadeError, started: float) -> None:
+    def _failed(
+        self, request: ConsoleRequest, exc: FacadeError, started: float
+    ) -> None:
         self._with_backend(exc)
         self._log(request, type(exc).__name__, time.perf_counter() - started)
 
@@ -396,9 +401,11 @@ class Client(_Core):
         waiter = Waiter(policy, self._clock, on_change)
         if isinstance(task, ExportTask) and not task.state.is_terminal:
             waiter.start_from(task)  # a just-created task is reported as queued
-        while (pause := waiter.observe(
-            self.export_status(task_id, api_version=api_version)
-        )) is not None:
+        while (
+            pause := waiter.observe(
+                self.export_status(task_id, api_version=api_version)
+            )
+        ) is not None:
             self._sleep(pause)
         assert waiter.last is not None
         return waiter.last

@@ -48,10 +48,10 @@ ProgressCallback = Callable[[ExportTask], None]
 
 def _storage(value: object) -> StorageKind:
     try:
-        storage = StorageKind(value)
+        storage: StorageKind | None = StorageKind(value)
     except ValueError:
-        storage = None  # type: ignore[assignment]
-    if storage not in (StorageKind.PLATFORM, StorageKind.USER_BUCKET):
+        storage = None
+    if storage is None or storage is StorageKind.UNKNOWN:
         raise InvalidInputError(
             "storage must be 'platform' (the platform's storage, with a download "
             f"link) or 'user_bucket' (your own BOS bucket), got {value!r}",
@@ -339,7 +339,7 @@ def download_to(
 
 def _fetch(url: str, sink: Any, timeout: float, task: ExportTask) -> None:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
             expected = answer.headers.get("Content-Length")
             shutil.copyfileobj(answer, sink, _CHUNK)
             written = sink.tell()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from facade._backend import RawResponse
 from facade._errors import (
@@ -260,8 +260,10 @@ def parse_envelope(
     body = _json_or_none(raw.content)
     mapping = body if isinstance(body, dict) else None
     if not 200 <= raw.status < 300:
-        if mapping is None and raw.status not in (401, 403, 404, 429) and (
-            raw.status < 500
+        if (
+            mapping is None
+            and raw.status not in (401, 403, 404, 429)
+            and (raw.status < 500)
         ):
             raise InvalidResponseError(
                 f"the console answered HTTP {raw.status} with "
@@ -329,7 +331,7 @@ def _field(
             raise InvalidResponseError(
                 f"the console sent {meaning} '{name}' as {type(value).__name__}"
             )
-        return value
+        return cast("str | int", value)
     return None
 
 
@@ -364,7 +366,9 @@ def to_export_task(response: ConsoleResponse) -> ExportTask:
         return ExportTask(
             export_id=numeric,
             task_id=_text(result, _STRING_ID, "the string export id"),
-            evaluation_id=_text(result, _EVALUATION_ID, "the evaluation id", (str, int)),
+            evaluation_id=_text(
+                result, _EVALUATION_ID, "the evaluation id", (str, int)
+            ),
             state=_STATES.get(raw_state, ExportState.UNKNOWN),
             raw_state=raw_state,
             storage=None

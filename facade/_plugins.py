@@ -122,10 +122,14 @@ class PluginRegistry:
         """Pick a backend: the argument, then the environment, then the default."""
         installed = sorted(self.backends())
         if requested is not None:
-            return BackendChoice(self._known(requested, installed, "argument"), "argument")
+            return BackendChoice(
+                self._known(requested, installed, "argument"), "argument"
+            )
         from_env = os.environ.get(ENV_BACKEND, "").strip()
         if from_env:
-            name = self._known(from_env, installed, f"environment variable {ENV_BACKEND}")
+            name = self._known(
+                from_env, installed, f"environment variable {ENV_BACKEND}"
+            )
             return BackendChoice(name, f"environment variable {ENV_BACKEND}")
         if not installed:
             raise BackendNotFoundError(

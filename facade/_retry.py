@@ -26,7 +26,7 @@ from facade._errors import (
     TransportError,
 )
 
-__all__ = ["RetryPolicy", "Retrier", "not_executed"]
+__all__ = ["Retrier", "RetryPolicy", "not_executed"]
 
 logger = logging.getLogger("facade.retry")
 
@@ -48,25 +48,31 @@ class RetryPolicy:
     deadline: float = 60.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_attempts, bool) or not isinstance(
-            self.max_attempts, int
-        ) or not 1 <= self.max_attempts <= 100:
+        if (
+            isinstance(self.max_attempts, bool)
+            or not isinstance(self.max_attempts, int)
+            or not 1 <= self.max_attempts <= 100
+        ):
             raise InvalidInputError(
                 f"max_attempts must be an int from 1 to 100, got {self.max_attempts!r}",
                 parameter="max_attempts",
             )
         for name in ("backoff", "max_backoff", "deadline"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not (
-                math.isfinite(value) and value >= 0
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not (math.isfinite(value) and value >= 0)
             ):
                 raise InvalidInputError(
                     f"{name} must be a finite number of seconds >= 0, got {value!r}",
                     parameter=name,
                 )
-        if isinstance(self.jitter, bool) or not isinstance(
-            self.jitter, int | float
-        ) or not 0 <= self.jitter <= 1:
+        if (
+            isinstance(self.jitter, bool)
+            or not isinstance(self.jitter, int | float)
+            or not 0 <= self.jitter <= 1
+        ):
             raise InvalidInputError(
                 f"jitter must be a fraction from 0 to 1, got {self.jitter!r}",
                 parameter="jitter",
@@ -112,10 +118,10 @@ class Retrier:
         if not self._idempotent and not not_executed(error):
             return None
         base = min(
-            self._policy.max_backoff, self._policy.backoff * 2 ** (self.attempt - 1)
+            self._policy.max_backoff, self._policy.backoff * 2.0 ** (self.attempt - 1)
         )
         pause = base * (1 - self._policy.jitter * self._rng.random())
-        retry_after = getattr(error, "retry_after", None)
+        retry_after: float | None = getattr(error, "retry_after", None)
         if retry_after is not None:
             pause = max(pause, retry_after)
         remaining = self._policy.deadline - (self._clock() - self._started)

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 __all__ = [
-    "AuthorizationParts",
     "DEFAULT_HEADERS_TO_SIGN",
+    "AuthorizationParts",
     "canonical_headers",
     "canonical_query",
     "canonical_request",
@@ -41,7 +41,9 @@ __all__ = [
 ]
 
 AUTH_VERSION = "bce-auth-v1"
-DEFAULT_HEADERS_TO_SIGN = frozenset({"host", "content-md5", "content-length", "content-type"})
+DEFAULT_HEADERS_TO_SIGN = frozenset(
+    {"host", "content-md5", "content-length", "content-type"}
+)
 
 _UNRESERVED = frozenset(
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
@@ -117,9 +119,7 @@ def canonical_request(
     )
 
 
-def signature_for(
-    secret_key: str, auth_string_prefix: str, canonical: str
-) -> str:
+def signature_for(secret_key: str, auth_string_prefix: str, canonical: str) -> str:
     """Compute the hex signature of a canonical request under a prefix."""
     signing_key = hmac.new(
         secret_key.encode("utf-8"), auth_string_prefix.encode("utf-8"), hashlib.sha256
@@ -146,7 +146,9 @@ def sign(
     ``headers_to_sign`` names the headers the signature covers; they are listed
     sorted in the header value. ``None`` signs the documented default set.
     """
-    prefix = f"{AUTH_VERSION}/{access_key}/{canonical_time(timestamp)}/{expiration_seconds}"
+    prefix = (
+        f"{AUTH_VERSION}/{access_key}/{canonical_time(timestamp)}/{expiration_seconds}"
+    )
     names = sorted({name.strip().lower() for name in headers_to_sign or ()})
     canonical = canonical_request(method, path, query, headers, names or None)
     return f"{prefix}/{';'.join(names)}/{signature_for(secret_key, prefix, canonical)}"
@@ -186,8 +188,10 @@ def parse_authorization(value: str) -> AuthorizationParts:
     if len(parts) != 6 or parts[0] != AUTH_VERSION:
         raise ValueError("not a bce-auth-v1 authorization string")
     version, access_key, timestamp, expiration, signed, signature = parts
-    if not access_key or not signature or not (
-        expiration.isascii() and expiration.isdigit()
+    if (
+        not access_key
+        or not signature
+        or not (expiration.isascii() and expiration.isdigit())
     ):
         raise ValueError("incomplete bce-auth-v1 authorization string")
     try:

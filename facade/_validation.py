@@ -40,8 +40,10 @@ _SHOWN = 40
 
 
 def _shown(value: object) -> str:
-    if isinstance(value, int) and not isinstance(value, bool) and (
-        value.bit_length() > 64
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and (value.bit_length() > 64)
     ):
         return f"an int of {value.bit_length()} bits"
     text = repr(value)
@@ -91,8 +93,7 @@ def check_route(route: object) -> str:
     """Return a console route: an absolute path of unreserved characters."""
     if not isinstance(route, str) or not route:
         raise InvalidInputError(
-            f"route must be a non-empty string such as '/v2/eval', got "
-            f"{_shown(route)}",
+            f"route must be a non-empty string such as '/v2/eval', got {_shown(route)}",
             parameter="route",
         )
     if len(route) > _MAX_ROUTE_LENGTH:
@@ -105,8 +106,7 @@ def check_route(route: object) -> str:
         )
     if "?" in route or "#" in route:
         raise InvalidInputError(
-            "route must not carry a query or fragment; pass the V2 action as "
-            "'action'",
+            "route must not carry a query or fragment; pass the V2 action as 'action'",
             parameter="route",
         )
     segments = route[1:].split("/")
@@ -297,8 +297,10 @@ def check_credential(value: object, parameter: str, variable: str) -> str:
         raise InvalidInputError(
             f"{parameter} is empty; pass it or set {variable}", parameter=parameter
         )
-    if not value.isascii() or any(ch.isspace() for ch in value) or not (
-        value.isprintable()
+    if (
+        not value.isascii()
+        or any(ch.isspace() for ch in value)
+        or not (value.isprintable())
     ):
         raise InvalidInputError(
             f"{parameter} contains whitespace, control or non-ASCII characters; "

@@ -17,10 +17,12 @@ JSON = b"Content-Type: application/json\r\n"
 ANSWERS: dict[str, bytes] = {
     "list-body": b"HTTP/1.1 200 OK\r\n" + JSON + b"Content-Length: 9\r\n\r\n[1, 2, 3]",
     "null-body": b"HTTP/1.1 200 OK\r\n" + JSON + b"Content-Length: 4\r\n\r\nnull",
-    "huge-int": b"HTTP/1.1 200 OK\r\n" + JSON
-    + f"Content-Length: {5000 + 11}\r\n\r\n{{\"result\":{'9' * 5000}}}".encode(),
+    "huge-int": b"HTTP/1.1 200 OK\r\n"
+    + JSON
+    + f'Content-Length: {5000 + 11}\r\n\r\n{{"result":{"9" * 5000}}}'.encode(),
     "redirect": b"HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n",
-    "bad-gzip": b"HTTP/1.1 200 OK\r\n" + JSON
+    "bad-gzip": b"HTTP/1.1 200 OK\r\n"
+    + JSON
     + b"Content-Encoding: gzip\r\nContent-Length: 10\r\n\r\nnot-gzip!!",
     "html-502": b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\n"
     b"Content-Length: 22\r\n\r\n<html>Bad Gateway</html>"[:-2],
@@ -55,7 +57,9 @@ class Misbehaving:
                         self.stop.wait(1.5)
                     elif self.answer == "reset":
                         connection.setsockopt(
-                            socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                            socket.SOL_SOCKET,
+                            socket.SO_LINGER,
+                            b"\x01\x00\x00\x00\x00\x00\x00\x00",
                         )
                     else:
                         connection.sendall(ANSWERS[self.answer])
@@ -78,14 +82,19 @@ def misbehaving(request: pytest.FixtureRequest) -> Iterator[Misbehaving]:
 
 def facts_for(backend: str, port: int) -> dict[str, object]:
     with facade.Client(
-        backend, endpoint=f"http://127.0.0.1:{port}", access_key="a", secret_key="b",
-        timeout=0.5, retry=None,
-    ) as client:
-        with pytest.raises(facade.FacadeError) as info:
-            client.export_status(96)
+        backend,
+        endpoint=f"http://127.0.0.1:{port}",
+        access_key="a",
+        secret_key="b",
+        timeout=0.5,
+        retry=None,
+    ) as client, pytest.raises(facade.FacadeError) as info:
+        client.export_status(96)
     facts = info.value.facts()
     assert facts.pop("backend") == backend
-    assert "bce-auth-v1" not in repr(info.value) and "bce-auth-v1" not in str(info.value)
+    assert "bce-auth-v1" not in repr(info.value) and "bce-auth-v1" not in str(
+        info.value
+    )
     return facts
 
 
@@ -93,10 +102,14 @@ def test_same_failure_on_every_backend(misbehaving: Misbehaving) -> None:
     seen = {backend: facts_for(backend, misbehaving.port) for backend in BACKENDS}
     assert seen["http"] == seen["sdk"], seen
     expected = {
-        "list-body": "InvalidResponseError", "null-body": "InvalidResponseError",
-        "huge-int": "InvalidResponseError", "redirect": "InvalidResponseError",
-        "bad-gzip": "InvalidResponseError", "html-502": "ServerError",
-        "reset": "TransportError", "slow": "TransportTimeoutError",
+        "list-body": "InvalidResponseError",
+        "null-body": "InvalidResponseError",
+        "huge-int": "InvalidResponseError",
+        "redirect": "InvalidResponseError",
+        "bad-gzip": "InvalidResponseError",
+        "html-502": "ServerError",
+        "reset": "TransportError",
+        "slow": "TransportTimeoutError",
     }[misbehaving.answer]
     assert seen["http"]["type"] == expected
 

@@ -17,19 +17,33 @@ DOCUMENTED_PATH = (
 )
 
 
-def client(backend: str, emulator: Emulator, keys: tuple[str, str] = KEYS_A, **kw: object) -> facade.Client:
+def client(
+    backend: str, emulator: Emulator, keys: tuple[str, str] = KEYS_A, **kw: object
+) -> facade.Client:
     return facade.Client(
-        backend, endpoint=emulator.base_url, access_key=keys[0], secret_key=keys[1], **kw  # type: ignore[arg-type]
+        backend,
+        endpoint=emulator.base_url,
+        access_key=keys[0],
+        secret_key=keys[1],
+        **kw,  # type: ignore[arg-type]
     )
 
 
 def test_documented_example(backend_name: str, emulator: Emulator) -> None:
     with client(backend_name, emulator) as console:
         task = console.export_status(96)
-    assert (task.export_id, task.task_id, task.evaluation_id) == (96, "amemt-hkkf5y9e64j8", "305")
+    assert (task.export_id, task.task_id, task.evaluation_id) == (
+        96,
+        "amemt-hkkf5y9e64j8",
+        "305",
+    )
     assert task.state is facade.ExportState.SUCCEEDED
     assert task.storage is facade.StorageKind.USER_BUCKET
-    assert (task.bucket, task.path, task.download_url) == ("modelrepo-test", DOCUMENTED_PATH, None)
+    assert (task.bucket, task.path, task.download_url) == (
+        "modelrepo-test",
+        DOCUMENTED_PATH,
+        None,
+    )
     assert emulator.received[-1].auth_ok
 
 
@@ -38,16 +52,24 @@ def test_backends_agree_on_every_seeded_task(emulator: Emulator) -> None:
         results = []
         for backend in ("http", "sdk"):
             with client(backend, emulator) as console:
-                results.append(console.export_status(export_id).model_dump(exclude={"request_id"}))
+                results.append(
+                    console.export_status(export_id).model_dump(exclude={"request_id"})
+                )
         assert results[0] == results[1], export_id
 
 
-def test_wrong_secret_key_is_an_authentication_error(backend_name: str, emulator: Emulator) -> None:
+def test_wrong_secret_key_is_an_authentication_error(
+    backend_name: str, emulator: Emulator
+) -> None:
     with client(backend_name, emulator, (KEYS_A[0], "wrong-secret-key")) as console:
         with pytest.raises(facade.AuthenticationError) as info:
             console.export_status(96)
     error = info.value
-    assert (error.code, error.http_status, error.backend) == ("SignatureDoesNotMatch", 403, backend_name)
+    assert (error.code, error.http_status, error.backend) == (
+        "SignatureDoesNotMatch",
+        403,
+        backend_name,
+    )
     assert KEYS_A[0] not in str(error) and "wrong-secret-key" not in str(error)
     assert "bce-auth-v1" not in str(error) and "bce-auth-v1" not in repr(error.facts())
 
@@ -59,22 +81,29 @@ def test_unknown_access_key(backend_name: str, emulator: Emulator) -> None:
     assert info.value.code == "InvalidAccessKeyId"
 
 
-def test_unknown_export_id_and_bad_parameter(backend_name: str, emulator: Emulator) -> None:
+def test_unknown_export_id_and_bad_parameter(
+    backend_name: str, emulator: Emulator
+) -> None:
     with client(backend_name, emulator) as console:
         with pytest.raises(facade.InvalidParameterError) as info:
             console.export_status(424242)
         assert info.value.code == "500001"
         with pytest.raises(facade.InvalidParameterError):
             console.call_action(
-                "/wenxinworkshop/modelrepo/eval/result/export/info", body={"exportID": [96]}
+                "/wenxinworkshop/modelrepo/eval/result/export/info",
+                body={"exportID": [96]},
             )
 
 
-def test_full_workflow_both_generations(backend_name: str, emulator: Emulator, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_full_workflow_both_generations(
+    backend_name: str, emulator: Emulator, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     with client(backend_name, emulator) as console:
         for version, evaluation in (("v1", 305), ("v2", "ame-vwgs2ybhyhfv")):
             created = console.export_create(evaluation, api_version=version)
-            done = console.wait_for_export(created, poll_interval=0.01, api_version=version)
+            done = console.wait_for_export(
+                created, poll_interval=0.01, api_version=version
+            )
             assert done.state is facade.ExportState.SUCCEEDED
             path = console.download_export(done, tmp_path / f"{version}.zip")
             assert facade.read_export_rows(path)
@@ -115,9 +144,16 @@ def test_async_client_on_both_backends(backend_name: str, emulator: Emulator) ->
 
     async def run() -> list[facade.ExportTask]:
         async with facade.AsyncClient(
-            backend_name, endpoint=emulator.base_url, access_key=KEYS_A[0], secret_key=KEYS_A[1]
+            backend_name,
+            endpoint=emulator.base_url,
+            access_key=KEYS_A[0],
+            secret_key=KEYS_A[1],
         ) as console:
-            return list(await asyncio.gather(*(console.export_status(i) for i in (96, 97, 98, 99, 100))))
+            return list(
+                await asyncio.gather(
+                    *(console.export_status(i) for i in (96, 97, 98, 99, 100))
+                )
+            )
 
     tasks = asyncio.run(run())
     with client(backend_name, emulator) as console:
@@ -129,8 +165,11 @@ def test_async_client_on_both_backends(backend_name: str, emulator: Emulator) ->
 
 def test_connection_refused_is_a_transport_error(backend_name: str) -> None:
     with facade.Client(
-        backend_name, endpoint="http://127.0.0.1:9", access_key="a", secret_key="b", timeout=2
-    ) as console:
-        with pytest.raises(facade.TransportError) as info:
-            console.export_status(96)
+        backend_name,
+        endpoint="http://127.0.0.1:9",
+        access_key="a",
+        secret_key="b",
+        timeout=2,
+    ) as console, pytest.raises(facade.TransportError) as info:
+        console.export_status(96)
     assert info.value.retryable and info.value.backend == backend_name

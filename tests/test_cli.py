@@ -16,7 +16,9 @@ from tests.conftest import KEYS_A
 CLI = [sys.executable, "-m", "facade"]
 
 
-def run(*args: str, keys: tuple[str, str] = KEYS_A, **env: str) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, keys: tuple[str, str] = KEYS_A, **env: str
+) -> subprocess.CompletedProcess[str]:
     environment = {
         **os.environ,
         "QIANFAN_ACCESS_KEY": keys[0],
@@ -31,10 +33,17 @@ def run(*args: str, keys: tuple[str, str] = KEYS_A, **env: str) -> subprocess.Co
 @pytest.fixture(scope="module")
 def served() -> Iterator[str]:
     """``qianfan-facade emulator --port 0`` as a user starts it."""
-    env = {**os.environ, "QIANFAN_ACCESS_KEY": KEYS_A[0], "QIANFAN_SECRET_KEY": KEYS_A[1]}
+    env = {
+        **os.environ,
+        "QIANFAN_ACCESS_KEY": KEYS_A[0],
+        "QIANFAN_SECRET_KEY": KEYS_A[1],
+    }
     process = subprocess.Popen(
         [*CLI, "emulator", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     assert process.stdout is not None
     url = process.stdout.readline().strip()
@@ -47,7 +56,16 @@ def served() -> Iterator[str]:
 def test_status_is_the_same_json_on_both_backends(served: str) -> None:
     shown = {}
     for backend in ("sdk", "http"):
-        result = run("export", "status", "96", "--backend", backend, "--endpoint", served, "--json")
+        result = run(
+            "export",
+            "status",
+            "96",
+            "--backend",
+            backend,
+            "--endpoint",
+            served,
+            "--json",
+        )
         assert result.returncode == 0, result.stderr
         assert result.stderr == ""  # no SDK warnings or log lines
         shown[backend] = json.loads(result.stdout)
@@ -55,14 +73,22 @@ def test_status_is_the_same_json_on_both_backends(served: str) -> None:
         value.pop("request_id")
     assert shown["sdk"] == shown["http"]
     text = json.dumps(shown["sdk"])
-    for expected in ("amemt-hkkf5y9e64j8", "modelrepo-test", "cl_test23_305_1704338430470.csv"):
+    for expected in (
+        "amemt-hkkf5y9e64j8",
+        "modelrepo-test",
+        "cl_test23_305_1704338430470.csv",
+    ):
         assert expected in text
 
 
 @pytest.mark.parametrize("backend", ["sdk", "http"])
-def test_wrong_secret_key_exits_with_an_auth_error_and_no_secret(served: str, backend: str) -> None:
+def test_wrong_secret_key_exits_with_an_auth_error_and_no_secret(
+    served: str, backend: str
+) -> None:
     keys = (KEYS_A[0], "a-wrong-secret-key")
-    result = run("export", "status", "96", "--backend", backend, "--endpoint", served, keys=keys)
+    result = run(
+        "export", "status", "96", "--backend", backend, "--endpoint", served, keys=keys
+    )
     assert result.returncode == 4
     assert result.stderr.startswith("error: authentication failed")
     assert len(result.stderr.strip().splitlines()) == 1
@@ -74,7 +100,9 @@ def test_wrong_secret_key_exits_with_an_auth_error_and_no_secret(served: str, ba
 @pytest.mark.parametrize("export_id", ["0", "", "a b", "-3"])
 def test_bad_ids_exit_with_a_validation_error_and_send_nothing(export_id: str) -> None:
     with Emulator(credentials=dict([KEYS_A])) as emulator:
-        result = run("export", "status", "--endpoint", emulator.base_url, "--", export_id)
+        result = run(
+            "export", "status", "--endpoint", emulator.base_url, "--", export_id
+        )
         assert emulator.received == []
     assert result.returncode == 2
     assert result.stderr.startswith("error: export_id")
@@ -93,10 +121,15 @@ def test_missing_keys_name_the_variables(served: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QIANFAN_")}
     result = subprocess.run(
         [*CLI, "export", "status", "96", "--endpoint", served],
-        capture_output=True, text=True, env=env, timeout=60,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
     assert result.returncode == 3
-    assert "QIANFAN_ACCESS_KEY" in result.stderr and "QIANFAN_SECRET_KEY" in result.stderr
+    assert (
+        "QIANFAN_ACCESS_KEY" in result.stderr and "QIANFAN_SECRET_KEY" in result.stderr
+    )
 
 
 def test_backends_lists_both_and_the_default() -> None:
@@ -114,12 +147,18 @@ def test_backends_lists_both_and_the_default() -> None:
 
 def test_usage_mistakes_are_one_line_errors(served: str) -> None:
     bad_body = run("call", "/v2/eval", "X", "--body", "not json", "--endpoint", served)
-    assert bad_body.returncode == 2 and bad_body.stderr.startswith("error: --body is not JSON")
+    assert bad_body.returncode == 2 and bad_body.stderr.startswith(
+        "error: --body is not JSON"
+    )
     unknown = run("record", "--out", "/tmp/unused-folder", "no_such_scenario")
     assert unknown.returncode == 2 and "unknown scenario" in unknown.stderr
     env = {k: v for k, v in os.environ.items() if not k.startswith("QIANFAN_")}
-    no_keys = subprocess.run([*CLI, "emulator"], capture_output=True, text=True, env=env, timeout=30)
-    assert no_keys.returncode == 3 and no_keys.stderr.startswith("error: the emulator needs")
+    no_keys = subprocess.run(
+        [*CLI, "emulator"], capture_output=True, text=True, env=env, timeout=30
+    )
+    assert no_keys.returncode == 3 and no_keys.stderr.startswith(
+        "error: the emulator needs"
+    )
 
 
 def test_contract_command_on_the_bundled_cassettes() -> None:
@@ -131,8 +170,12 @@ def test_contract_command_on_the_bundled_cassettes() -> None:
 
 def test_call_any_route(served: str) -> None:
     result = run(
-        "call", "/wenxinworkshop/modelrepo/eval/result/export/info",
-        "--body", '{"exportID": 98}', "--endpoint", served,
+        "call",
+        "/wenxinworkshop/modelrepo/eval/result/export/info",
+        "--body",
+        '{"exportID": 98}',
+        "--endpoint",
+        served,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["result"]["state"] == "Pending"
@@ -142,7 +185,9 @@ def test_call_any_route(served: str) -> None:
 
 @pytest.mark.parametrize("version", ["v1", "v2"])
 @pytest.mark.parametrize("backend", ["sdk", "http"])
-def test_create_wait_download(tmp_path, served: str, version: str, backend: str) -> None:  # type: ignore[no-untyped-def]
+def test_create_wait_download(
+    tmp_path, served: str, version: str, backend: str
+) -> None:  # type: ignore[no-untyped-def]
     evaluation = "305" if version == "v1" else "ame-vwgs2ybhyhfv"
     common = ["--endpoint", served, "--api-version", version, "--backend", backend]
     created = run("export", "create", evaluation, *common, "--json")
@@ -159,25 +204,46 @@ def test_create_wait_download(tmp_path, served: str, version: str, backend: str)
 def test_wait_on_a_failing_task_and_a_passing_deadline() -> None:
     from facade.emulator import StatePlan
 
-    with Emulator(credentials=dict([KEYS_A]), plan=StatePlan(1, 1, "failed")) as failing:
-        created = run("export", "create", "305", "--endpoint", failing.base_url, "--json")
+    with Emulator(
+        credentials=dict([KEYS_A]), plan=StatePlan(1, 1, "failed")
+    ) as failing:
+        created = run(
+            "export", "create", "305", "--endpoint", failing.base_url, "--json"
+        )
         task_id = json.loads(created.stdout)["task_id"]
-        waited = run("export", "wait", task_id, "--endpoint", failing.base_url, "--poll-interval", "0.05")
+        waited = run(
+            "export",
+            "wait",
+            task_id,
+            "--endpoint",
+            failing.base_url,
+            "--poll-interval",
+            "0.05",
+        )
     assert waited.returncode == 9
     assert "failed" in waited.stderr and "Traceback" not in waited.stderr
     with Emulator(credentials=dict([KEYS_A]), plan=StatePlan(1, 10_000)) as slow:
         created = run("export", "create", "305", "--endpoint", slow.base_url, "--json")
         task_id = json.loads(created.stdout)["task_id"]
         waited = run(
-            "export", "wait", task_id, "--endpoint", slow.base_url,
-            "--poll-interval", "0.1", "--wait-timeout", "0.5",
+            "export",
+            "wait",
+            task_id,
+            "--endpoint",
+            slow.base_url,
+            "--poll-interval",
+            "0.1",
+            "--wait-timeout",
+            "0.5",
         )
     assert waited.returncode == 9
     assert "did not finish within 0.5s; last state running" in waited.stderr
 
 
 def test_download_of_a_bucket_export_says_where(tmp_path, served: str) -> None:  # type: ignore[no-untyped-def]
-    result = run("export", "download", "96", "--to", str(tmp_path), "--endpoint", served)
+    result = run(
+        "export", "download", "96", "--to", str(tmp_path), "--endpoint", served
+    )
     assert result.returncode == 9
     assert "bucket modelrepo-test" in result.stderr
     assert list(tmp_path.iterdir()) == []
@@ -196,7 +262,9 @@ def test_download_of_a_bucket_export_says_where(tmp_path, served: str) -> None: 
     ],
     ids=["not-yaml", "list", "bad-interactions", "unknown-operation", "bad-arguments"],
 )
-def test_contract_on_malformed_cassettes_is_one_clear_line(tmp_path, content: str) -> None:  # type: ignore[no-untyped-def]
+def test_contract_on_malformed_cassettes_is_one_clear_line(
+    tmp_path, content: str
+) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "broken.yaml").write_text(content)
     (tmp_path / "folder.yaml").mkdir()
     result = run("contract", str(tmp_path))

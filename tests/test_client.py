@@ -25,7 +25,9 @@ DOCUMENTED_RESULT = {
 
 
 def answering(body: Any, status: int = 200, **headers: str) -> MockBackend:
-    return MockBackend(lambda request: RawResponse.from_json(body, status=status, headers=headers))
+    return MockBackend(
+        lambda request: RawResponse.from_json(body, status=status, headers=headers)
+    )
 
 
 def client_for(backend: MockBackend, **kwargs: Any) -> facade.Client:
@@ -135,7 +137,10 @@ def test_v2_status_uses_describe_action_and_string_ids_only() -> None:
     assert task.request_id == "c8d2afee-b307-471a-80ab-9b08b36f2272"
     assert task.api_version is facade.ApiVersion.V2
     request = backend.requests[0]
-    assert (request.route, request.action) == ("/v2/eval", "DescribeEvalResultExportTask")
+    assert (request.route, request.action) == (
+        "/v2/eval",
+        "DescribeEvalResultExportTask",
+    )
     assert request.body == {"taskId": "amemt-gmq1234567ab"}
     with pytest.raises(facade.InvalidInputError):
         client.export_status(96)
@@ -144,7 +149,9 @@ def test_v2_status_uses_describe_action_and_string_ids_only() -> None:
 
 def test_call_action_returns_the_envelope() -> None:
     backend = answering({"requestId": "r-1", "result": {}})
-    response = client_for(backend).call_action("/v2/eval", "DeleteEvalTask", {"taskId": "ame-x"})
+    response = client_for(backend).call_action(
+        "/v2/eval", "DeleteEvalTask", {"taskId": "ame-x"}
+    )
     assert response.request_id == "r-1"
     assert response.result == {}
     assert response.http_status == 200
@@ -152,7 +159,9 @@ def test_call_action_returns_the_envelope() -> None:
 
 
 def test_missing_keys_name_the_variables() -> None:
-    with pytest.raises(facade.ConfigurationError, match="QIANFAN_ACCESS_KEY and QIANFAN_SECRET_KEY"):
+    with pytest.raises(
+        facade.ConfigurationError, match="QIANFAN_ACCESS_KEY and QIANFAN_SECRET_KEY"
+    ):
         facade.Client(answering({}))
     with pytest.raises(facade.ConfigurationError, match="QIANFAN_SECRET_KEY"):
         facade.Client(answering({}), access_key="ak")
@@ -197,29 +206,83 @@ def test_bad_settings_are_refused(kwargs: dict[str, Any], parameter: str) -> Non
 @pytest.mark.parametrize(
     ("body", "status", "headers", "error", "code"),
     [
-        ({"error_code": 500001, "error_msg": "param invalid", "log_id": "7"}, 200, {},
-         facade.InvalidParameterError, "500001"),
-        ({"error_code": 18, "error_msg": "qps", "log_id": "7"}, 200, {},
-         facade.RateLimitedError, "18"),
-        ({"error_code": 336100, "error_msg": "busy", "log_id": "7"}, 200, {},
-         facade.ServerBusyError, "336100"),
-        ({"error_code": 500000, "error_msg": "oops", "log_id": "7"}, 200, {},
-         facade.ServerError, "500000"),
-        ({"error_code": 14, "error_msg": "IAM Certification failed"}, 200, {},
-         facade.AuthenticationError, "14"),
-        ({"requestId": "r", "code": "SignatureDoesNotMatch", "message": "m"}, 403,
-         {"X-Bce-Error-Code": "SignatureDoesNotMatch"}, facade.AuthenticationError,
-         "SignatureDoesNotMatch"),
-        ({"requestId": "r", "code": "RequestExpired", "message": "m"}, 400, {},
-         facade.AuthenticationError, "RequestExpired"),
-        ({"requestId": "r", "code": "ResourceNotFound", "message": "m"}, 404, {},
-         facade.NotFoundError, "ResourceNotFound"),
-        ({"requestId": "r", "code": "InvalidRequestArgumentError", "message": "m"}, 400,
-         {}, facade.InvalidParameterError, "InvalidRequestArgumentError"),
-        ({"requestId": "r", "code": "Whatever", "message": "m"}, 429, {},
-         facade.RateLimitedError, "Whatever"),
-        ({"requestId": "r", "code": "Whatever", "message": "m"}, 502, {},
-         facade.ServerError, "Whatever"),
+        (
+            {"error_code": 500001, "error_msg": "param invalid", "log_id": "7"},
+            200,
+            {},
+            facade.InvalidParameterError,
+            "500001",
+        ),
+        (
+            {"error_code": 18, "error_msg": "qps", "log_id": "7"},
+            200,
+            {},
+            facade.RateLimitedError,
+            "18",
+        ),
+        (
+            {"error_code": 336100, "error_msg": "busy", "log_id": "7"},
+            200,
+            {},
+            facade.ServerBusyError,
+            "336100",
+        ),
+        (
+            {"error_code": 500000, "error_msg": "oops", "log_id": "7"},
+            200,
+            {},
+            facade.ServerError,
+            "500000",
+        ),
+        (
+            {"error_code": 14, "error_msg": "IAM Certification failed"},
+            200,
+            {},
+            facade.AuthenticationError,
+            "14",
+        ),
+        (
+            {"requestId": "r", "code": "SignatureDoesNotMatch", "message": "m"},
+            403,
+            {"X-Bce-Error-Code": "SignatureDoesNotMatch"},
+            facade.AuthenticationError,
+            "SignatureDoesNotMatch",
+        ),
+        (
+            {"requestId": "r", "code": "RequestExpired", "message": "m"},
+            400,
+            {},
+            facade.AuthenticationError,
+            "RequestExpired",
+        ),
+        (
+            {"requestId": "r", "code": "ResourceNotFound", "message": "m"},
+            404,
+            {},
+            facade.NotFoundError,
+            "ResourceNotFound",
+        ),
+        (
+            {"requestId": "r", "code": "InvalidRequestArgumentError", "message": "m"},
+            400,
+            {},
+            facade.InvalidParameterError,
+            "InvalidRequestArgumentError",
+        ),
+        (
+            {"requestId": "r", "code": "Whatever", "message": "m"},
+            429,
+            {},
+            facade.RateLimitedError,
+            "Whatever",
+        ),
+        (
+            {"requestId": "r", "code": "Whatever", "message": "m"},
+            502,
+            {},
+            facade.ServerError,
+            "Whatever",
+        ),
     ],
 )
 def test_error_answers_map_to_one_tree(
@@ -265,7 +328,9 @@ def test_answers_that_are_not_console_responses(content: bytes, status: int) -> 
         {"exportID": 96, "state": 3},  # mistyped state
     ],
 )
-def test_mistyped_or_missing_fields_are_invalid_responses(result: dict[str, Any]) -> None:
+def test_mistyped_or_missing_fields_are_invalid_responses(
+    result: dict[str, Any],
+) -> None:
     backend = answering({"log_id": "1", "result": result})
     with pytest.raises(facade.InvalidResponseError) as info:
         client_for(backend).export_status(96)
@@ -275,7 +340,8 @@ def test_mistyped_or_missing_fields_are_invalid_responses(result: dict[str, Any]
 
 def test_server_messages_never_carry_our_keys() -> None:
     backend = answering(
-        {"requestId": "r", "code": "AccessDenied", "message": "key ak-test / sk-test"}, 403
+        {"requestId": "r", "code": "AccessDenied", "message": "key ak-test / sk-test"},
+        403,
     )
     with pytest.raises(facade.AuthenticationError) as info:
         client_for(backend).export_status(96)
@@ -287,10 +353,18 @@ def test_one_info_line_per_call(caplog: pytest.LogCaptureFixture) -> None:
     backend = answering({"log_id": "1", "result": DOCUMENTED_RESULT})
     with caplog.at_level(logging.INFO, logger="facade"):
         client_for(backend).export_status(96)
-    lines = [r for r in caplog.records if r.name == "facade.client" and r.levelno == logging.INFO]
+    lines = [
+        r
+        for r in caplog.records
+        if r.name == "facade.client" and r.levelno == logging.INFO
+    ]
     assert len(lines) == 1
     message = lines[0].getMessage()
-    assert "backend=mock" in message and "export/info" in message and "outcome=ok" in message
+    assert (
+        "backend=mock" in message
+        and "export/info" in message
+        and "outcome=ok" in message
+    )
 
 
 def test_request_json_is_compact_and_repr_hides_secrets() -> None:

@@ -49,7 +49,9 @@ def test_cassette_replays_identically_through_every_backend(cassette: Path) -> N
 
 
 def test_the_recorded_flow_walks_every_state() -> None:
-    replay = replay_cassette(bundled_cassettes() / "v2_export_flow.yaml", "sdk", mode="async")
+    replay = replay_cassette(
+        bundled_cassettes() / "v2_export_flow.yaml", "sdk", mode="async"
+    )
     assert replay.outcome is not None and replay.outcome.value is not None
     flow = replay.outcome.value
     assert flow["created"]["state"] == "queued"
@@ -58,7 +60,9 @@ def test_the_recorded_flow_walks_every_state() -> None:
     assert flow["rows"] and set(flow["rows"][0]) >= {"prompt", "system"}
     text = (bundled_cassettes() / "v2_export_flow.yaml").read_text()
     assert [s for s in ("Queued", "Running", "Succeeded") if s in text] == [
-        "Queued", "Running", "Succeeded",
+        "Queued",
+        "Running",
+        "Succeeded",
     ]
 
 
@@ -74,7 +78,13 @@ def test_the_documented_example_replays_to_the_documented_values() -> None:
 @pytest.mark.parametrize("cassette", CASSETTES, ids=lambda p: p.stem)
 def test_no_secret_in_any_cassette(cassette: Path) -> None:
     text = cassette.read_text()
-    for needle in ("bce-auth-v1", "authorization", "Authorization", "x-bce-date", "request-source"):
+    for needle in (
+        "bce-auth-v1",
+        "authorization",
+        "Authorization",
+        "x-bce-date",
+        "request-source",
+    ):
         assert needle not in text, needle
     data = yaml.safe_load(text)
     for interaction in data["interactions"]:
@@ -92,7 +102,9 @@ def _request(uri: str, body: bytes, **headers: str) -> Request:
         ("http://a/wenxinworkshop/x?Action=", "http://a/wenxinworkshop/x"),
     ],
 )
-def test_query_matcher_ignores_only_host_port_and_empty_action(left: str, right: str) -> None:
+def test_query_matcher_ignores_only_host_port_and_empty_action(
+    left: str, right: str
+) -> None:
     _console_query(_request(left, b""), _request(right, b""))
 
 
@@ -110,11 +122,18 @@ def test_query_matcher_tells_actions_apart(left: str, right: str) -> None:
 
 
 def test_body_matcher_ignores_spacing_and_key_order_only() -> None:
-    _json_body(_request("http://a/", b'{"a": 1, "b": [1, 2]}'), _request("http://a/", b'{"b":[1,2],"a":1}'))
+    _json_body(
+        _request("http://a/", b'{"a": 1, "b": [1, 2]}'),
+        _request("http://a/", b'{"b":[1,2],"a":1}'),
+    )
     with pytest.raises(AssertionError):
-        _json_body(_request("http://a/", b'{"a": 1}'), _request("http://a/", b'{"a": 2}'))
+        _json_body(
+            _request("http://a/", b'{"a": 1}'), _request("http://a/", b'{"a": 2}')
+        )
     with pytest.raises(AssertionError):
-        _json_body(_request("http://a/", b'{"a": 1}'), _request("http://a/", b'{"a": "1"}'))
+        _json_body(
+            _request("http://a/", b'{"a": 1}'), _request("http://a/", b'{"a": "1"}')
+        )
 
 
 def _edited(tmp_path: Path, name: str, edit: object) -> Path:
@@ -136,7 +155,9 @@ def test_a_changed_route_or_body_does_not_match(tmp_path: Path, backend: str) ->
         request["uri"] = request["uri"].replace("/export/info", "/export/detail")
 
     for edit in (change_body, change_route):
-        replay = replay_cassette(_edited(tmp_path, "v1_status_done_storage", edit), backend)
+        replay = replay_cassette(
+            _edited(tmp_path, "v1_status_done_storage", edit), backend
+        )
         assert replay.outcome is None and not replay.fully_played
         assert "not in the cassette" in (replay.problem or ""), replay.problem
 
@@ -166,7 +187,11 @@ def test_a_backend_that_normalizes_differently_is_caught(tmp_path: Path) -> None
 
         def send(self, request: facade.ConsoleRequest) -> RawResponse:
             raw = self._inner.send(request)
-            return RawResponse(raw.status, raw.headers, raw.content.replace(b"modelrepo-test", b"other-bucket"))
+            return RawResponse(
+                raw.status,
+                raw.headers,
+                raw.content.replace(b"modelrepo-test", b"other-bucket"),
+            )
 
         def close(self) -> None:
             self._inner.close()
@@ -183,13 +208,20 @@ def test_a_backend_that_normalizes_differently_is_caught(tmp_path: Path) -> None
         registry=registry,
     )
     assert not report.ok
-    assert report.results[0].differences["tampering"] == ["value.bucket", "value.raw.volumeId"]
+    assert report.results[0].differences["tampering"] == [
+        "value.bucket",
+        "value.raw.volumeId",
+    ]
 
 
-def test_recording_writes_nothing_when_the_run_breaks(tmp_path: Path, emulator: Emulator) -> None:
+def test_recording_writes_nothing_when_the_run_breaks(
+    tmp_path: Path, emulator: Emulator
+) -> None:
     existing = tmp_path / "kept.yaml"
     existing.write_text("original")
-    scenario = Scenario(name="kept", operation="export_status", arguments={"export_id": 96})
+    scenario = Scenario(
+        name="kept", operation="export_status", arguments={"export_id": 96}
+    )
 
     class Boom(RuntimeError):
         pass
@@ -204,8 +236,11 @@ def test_recording_writes_nothing_when_the_run_breaks(tmp_path: Path, emulator: 
     try:
         with pytest.raises(Boom):
             record_scenario(
-                scenario, existing, endpoint=emulator.base_url,
-                access_key=KEYS_A[0], secret_key=KEYS_A[1],
+                scenario,
+                existing,
+                endpoint=emulator.base_url,
+                access_key=KEYS_A[0],
+                secret_key=KEYS_A[1],
             )
     finally:
         facade.Client.export_status = original  # type: ignore[method-assign]
@@ -223,15 +258,23 @@ def test_re_recording_reproduces_the_bundled_outcomes(
         for fault in scenario.faults:
             emulator.faults.add(fault)
         live = record_scenario(
-            scenario, tmp_path / f"{scenario.name}.yaml", backend=backend,
-            endpoint=emulator.base_url, access_key=KEYS_A[0], secret_key=KEYS_A[1],
+            scenario,
+            tmp_path / f"{scenario.name}.yaml",
+            backend=backend,
+            endpoint=emulator.base_url,
+            access_key=KEYS_A[0],
+            secret_key=KEYS_A[1],
         )
         text = (tmp_path / f"{scenario.name}.yaml").read_text()
         assert KEYS_A[0] not in text and KEYS_A[1] not in text
-        committed = replay_cassette(bundled_cassettes() / f"{scenario.name}.yaml", backend).outcome
+        committed = replay_cassette(
+            bundled_cassettes() / f"{scenario.name}.yaml", backend
+        ).outcome
         assert committed is not None
         mine = {k: _untimed(v) for k, v in live.flat().items() if not _volatile(k)}
-        theirs = {k: _untimed(v) for k, v in committed.flat().items() if not _volatile(k)}
+        theirs = {
+            k: _untimed(v) for k, v in committed.flat().items() if not _volatile(k)
+        }
         assert mine == theirs, scenario.name
 
 
@@ -260,7 +303,9 @@ def test_contract_command_dir_argument_and_missing_paths(tmp_path: Path) -> None
     with pytest.raises(facade.ConfigurationError, match="no cassette"):
         run_contract([tmp_path / "absent"])
     with pytest.raises(facade.ConfigurationError, match="no cassettes found"):
-        run_contract([tmp_path / "empty"] if (tmp_path / "empty").mkdir() is None else [])
+        run_contract(
+            [tmp_path / "empty"] if (tmp_path / "empty").mkdir() is None else []
+        )
 
 
 def test_console_vcr_is_usable_by_users(tmp_path: Path, emulator: Emulator) -> None:
@@ -268,15 +313,24 @@ def test_console_vcr_is_usable_by_users(tmp_path: Path, emulator: Emulator) -> N
     recorder = console_vcr(record_mode="once")
     path = tmp_path / "mine.yaml"
     with recorder.use_cassette(str(path)):
-        facade.Client("http", endpoint=emulator.base_url, access_key=KEYS_A[0], secret_key=KEYS_A[1]).export_status(98)
+        facade.Client(
+            "http",
+            endpoint=emulator.base_url,
+            access_key=KEYS_A[0],
+            secret_key=KEYS_A[1],
+        ).export_status(98)
     before = len(emulator.received)
     with recorder.use_cassette(str(path)):
-        task = facade.Client("sdk", endpoint=emulator.base_url, access_key="x", secret_key="y").export_status(98)
+        task = facade.Client(
+            "sdk", endpoint=emulator.base_url, access_key="x", secret_key="y"
+        ).export_status(98)
     assert task.state is facade.ExportState.QUEUED
     assert len(emulator.received) == before
 
 
-def test_an_edited_response_fails_even_a_single_backend_contract(tmp_path: Path) -> None:
+def test_an_edited_response_fails_even_a_single_backend_contract(
+    tmp_path: Path,
+) -> None:
     def flip(data: dict) -> None:  # type: ignore[type-arg]
         response = data["interactions"][0]["response"]["body"]
         response["string"] = response["string"].replace('"Fail"', '"Done"')

@@ -33,7 +33,9 @@ class Script:
         state = self.states[min(self.calls, len(self.states) - 1)]
         self.calls += 1
         result = {"exportID": 1000, "exportIDStr": "amemt-aaaaaaaaaaaa", "state": state}
-        return RawResponse.from_json({"log_id": "1", "result": {**result, **self.extra}})
+        return RawResponse.from_json(
+            {"log_id": "1", "result": {**result, **self.extra}}
+        )
 
 
 class FakeTime:
@@ -63,7 +65,10 @@ def test_wait_returns_the_finished_task_and_reports_each_change(
     script = Script(["Pending", "Pending", "Uploading", "Uploading", "Done"])
     seen: list[str] = []
     task = client_for(MockBackend(script)).wait_for_export(
-        1000, poll_interval=1, backoff=2, max_poll_interval=3,
+        1000,
+        poll_interval=1,
+        backoff=2,
+        max_poll_interval=3,
         on_change=lambda t: seen.append(t.raw_state or ""),
     )
     assert task.state is facade.ExportState.SUCCEEDED
@@ -99,7 +104,9 @@ def test_wait_times_out_with_the_last_task_seen(fake_time: FakeTime) -> None:
         ({"backoff": 0.5}, "backoff"),
     ],
 )
-def test_wait_arguments_are_checked_first(kwargs: dict[str, Any], parameter: str) -> None:
+def test_wait_arguments_are_checked_first(
+    kwargs: dict[str, Any], parameter: str
+) -> None:
     backend = MockBackend(Script(["Done"]))
     with pytest.raises(facade.InvalidInputError) as info:
         client_for(backend).wait_for_export(1000, **kwargs)
@@ -109,9 +116,14 @@ def test_wait_arguments_are_checked_first(kwargs: dict[str, Any], parameter: str
 
 def created(request: ConsoleRequest) -> RawResponse:
     if request.action:
-        return RawResponse.from_json({"requestId": "r", "result": {"taskId": "amemt-bbbbbbbbbbbb"}})
+        return RawResponse.from_json(
+            {"requestId": "r", "result": {"taskId": "amemt-bbbbbbbbbbbb"}}
+        )
     return RawResponse.from_json(
-        {"log_id": "1", "result": {"exportID": 1001, "exportIDStr": "amemt-bbbbbbbbbbbb"}}
+        {
+            "log_id": "1",
+            "result": {"exportID": 1001, "exportIDStr": "amemt-bbbbbbbbbbbb"},
+        }
     )
 
 
@@ -120,20 +132,30 @@ def test_create_v1_defaults_and_bucket() -> None:
     client = client_for(backend)
     task = client.export_create(305)
     assert (task.export_id, task.task_id, task.state) == (
-        1001, "amemt-bbbbbbbbbbbb", facade.ExportState.QUEUED,
+        1001,
+        "amemt-bbbbbbbbbbbb",
+        facade.ExportState.QUEUED,
     )
     assert backend.requests[0].route == "/wenxinworkshop/modelrepo/eval/result/export"
     assert backend.requests[0].body == {
-        "id": 305, "exportType": "local", "exportOpt": "total",
+        "id": 305,
+        "exportType": "local",
+        "exportOpt": "total",
         "exportContent": ["prompt", "prediction", "completion", "metrics"],
     }
     client.export_create(
-        "ame-vwgs2ybhyhfv", storage="user_bucket", bucket="modelrepo-test",
-        content=["prompt"], result_ids=["65951573193ec327b9639c7f"],
+        "ame-vwgs2ybhyhfv",
+        storage="user_bucket",
+        bucket="modelrepo-test",
+        content=["prompt"],
+        result_ids=["65951573193ec327b9639c7f"],
     )
     assert backend.requests[1].body == {
-        "id": "ame-vwgs2ybhyhfv", "exportType": "storage", "exportOpt": "part",
-        "exportContent": ["prompt"], "volumeId": "modelrepo-test",
+        "id": "ame-vwgs2ybhyhfv",
+        "exportType": "storage",
+        "exportOpt": "part",
+        "exportContent": ["prompt"],
+        "volumeId": "modelrepo-test",
         "resultIds": ["65951573193ec327b9639c7f"],
     }
 
@@ -148,7 +170,8 @@ def test_create_v2_per_call_override() -> None:
     request = backend.requests[0]
     assert (request.route, request.action) == ("/v2/eval", "CreateEvalResultExportTask")
     assert request.body == {
-        "evalId": "ame-vwgs2ybhyhfv", "storageType": "sysStorage",
+        "evalId": "ame-vwgs2ybhyhfv",
+        "storageType": "sysStorage",
         "exportContent": ["prompt", "system"],
     }
 
@@ -193,7 +216,7 @@ def _zip(rows: int = 2) -> bytes:
 class _Files(http.server.BaseHTTPRequestHandler):
     payload = _zip()
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.path.startswith("/cut"):
             self.send_response(200)
             self.send_header("Content-Length", str(len(self.payload)))
@@ -224,18 +247,24 @@ def file_server() -> Iterator[str]:
 
 def done_with(url: str) -> facade.ExportTask:
     return facade.ExportTask(
-        export_id=97, task_id="amemt-cccccccccccc", state=facade.ExportState.SUCCEEDED,
-        storage=facade.StorageKind.PLATFORM, download_url=url,
+        export_id=97,
+        task_id="amemt-cccccccccccc",
+        state=facade.ExportState.SUCCEEDED,
+        storage=facade.StorageKind.PLATFORM,
+        download_url=url,
         api_version=facade.ApiVersion.V1,
     )
 
 
-def test_download_streams_into_place_and_reads_rows(file_server: str, tmp_path: Path) -> None:
+def test_download_streams_into_place_and_reads_rows(
+    file_server: str, tmp_path: Path
+) -> None:
     client = client_for(MockBackend(Script(["Done"])))
     path = client.download_export(done_with(f"{file_server}/x/export.zip"), tmp_path)
     assert path == tmp_path / "export.zip"
     assert facade.read_export_rows(path) == [
-        {"prompt": "p0", "prediction": "a0"}, {"prompt": "p1", "prediction": "a1"},
+        {"prompt": "p0", "prediction": "a0"},
+        {"prompt": "p1", "prediction": "a1"},
     ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export.zip"]
 
@@ -259,7 +288,12 @@ def test_failed_downloads_leave_no_file(
 
 def test_download_of_a_bucket_export_says_where_the_data_went(tmp_path: Path) -> None:
     backend = MockBackend(
-        Script(["Done"], exportType="storage", volumeId="modelrepo-test", exportPath="p/x.csv")
+        Script(
+            ["Done"],
+            exportType="storage",
+            volumeId="modelrepo-test",
+            exportPath="p/x.csv",
+        )
     )
     with pytest.raises(facade.ExportError, match="bucket modelrepo-test at p/x.csv"):
         client_for(backend).download_export(96, tmp_path)
@@ -272,11 +306,15 @@ def test_download_of_an_unfinished_task_is_refused(tmp_path: Path) -> None:
 
 
 def test_async_client_matches_the_sync_one() -> None:
-    script = Script(["Pending", "Done"], exportType="local", downloadUrl="http://h/x.zip")
+    script = Script(
+        ["Pending", "Done"], exportType="local", downloadUrl="http://h/x.zip"
+    )
 
     async def run() -> tuple[facade.ExportTask, facade.ExportTask]:
         backend = MockBackend(script)
-        async with facade.AsyncClient(backend, access_key="a", secret_key="b") as client:
+        async with facade.AsyncClient(
+            backend, access_key="a", secret_key="b"
+        ) as client:
             first = await client.export_status(1000)
             finished = await client.wait_for_export(1000, poll_interval=0.01)
         assert backend.closed
@@ -290,16 +328,22 @@ def test_async_client_matches_the_sync_one() -> None:
     assert sync == first
 
 
-def test_download_to_a_missing_folder_is_refused(file_server: str, tmp_path: Path) -> None:
+def test_download_to_a_missing_folder_is_refused(
+    file_server: str, tmp_path: Path
+) -> None:
     client = client_for(MockBackend(Script(["Done"])))
     with pytest.raises(facade.InvalidInputError, match="does not exist"):
-        client.download_export(done_with(f"{file_server}/x/export.zip"), f"{tmp_path}/new/")
+        client.download_export(
+            done_with(f"{file_server}/x/export.zip"), f"{tmp_path}/new/"
+        )
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_created_task_is_reported_queued_before_polling(fake_time: FakeTime) -> None:
     created = facade.ExportTask(
-        export_id=1000, task_id="amemt-aaaaaaaaaaaa", state=facade.ExportState.QUEUED,
+        export_id=1000,
+        task_id="amemt-aaaaaaaaaaaa",
+        state=facade.ExportState.QUEUED,
         api_version=facade.ApiVersion.V1,
     )
     seen: list[str] = []

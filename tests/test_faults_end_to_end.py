@@ -29,15 +29,29 @@ from facade.emulator import Emulator
 from tests.conftest import BACKENDS, KEYS_A
 
 FAULTS = [
-    "status:500", "status:503", "rate-limit:0.2", "error-code:18", "error-code:336100",
-    "error-code:500000", "error-code:500001", "error-code:AccessDenied", "html",
-    "html200", "empty", "truncated", "drop", "skew:900", "delay:3",
+    "status:500",
+    "status:503",
+    "rate-limit:0.2",
+    "error-code:18",
+    "error-code:336100",
+    "error-code:500000",
+    "error-code:500001",
+    "error-code:AccessDenied",
+    "html",
+    "html200",
+    "empty",
+    "truncated",
+    "drop",
+    "skew:900",
+    "delay:3",
 ]
 SECRETS = (KEYS_A[0], KEYS_A[1])
 # An Authorization value that was not redacted, or a bare hex signature.
 SIGNATURE = re.compile(r"bce-auth-v1/(?!\[redacted\])|\b[0-9a-f]{64}\b")
 NO_RETRY = facade.RetryPolicy.off()
-FAST_RETRY = facade.RetryPolicy(max_attempts=4, backoff=0.01, max_backoff=0.05, deadline=20)
+FAST_RETRY = facade.RetryPolicy(
+    max_attempts=4, backoff=0.01, max_backoff=0.05, deadline=20
+)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +63,10 @@ def console() -> Iterator[Emulator]:
 def _client(backend: str, emulator: Emulator, **kwargs: object) -> facade.Client:
     settings: dict[str, object] = {"timeout": 1.0, "retry": NO_RETRY, **kwargs}
     return facade.Client(
-        backend, endpoint=emulator.base_url, access_key=KEYS_A[0], secret_key=KEYS_A[1],
+        backend,
+        endpoint=emulator.base_url,
+        access_key=KEYS_A[0],
+        secret_key=KEYS_A[1],
         **settings,  # type: ignore[arg-type]
     )
 
@@ -82,7 +99,10 @@ def test_same_error_on_every_backend_sync_and_async(
         for backend in BACKENDS:
             console.faults.clear()
             console.faults.add(fault, count=1)
-            with _client(backend, console) as client, pytest.raises(facade.FacadeError) as info:
+            with (
+                _client(backend, console) as client,
+                pytest.raises(facade.FacadeError) as info,
+            ):
                 client.export_status(96)
             seen[backend] = _facts(info.value)
             for error in _chain(info.value):
@@ -93,8 +113,12 @@ def test_same_error_on_every_backend_sync_and_async(
 
             async def run(name: str = backend) -> BaseException:
                 async with facade.AsyncClient(
-                    name, endpoint=console.base_url, access_key=KEYS_A[0],
-                    secret_key=KEYS_A[1], timeout=1.0, retry=NO_RETRY,
+                    name,
+                    endpoint=console.base_url,
+                    access_key=KEYS_A[0],
+                    secret_key=KEYS_A[1],
+                    timeout=1.0,
+                    retry=NO_RETRY,
                 ) as client:
                     try:
                         await client.export_status(96)
@@ -112,25 +136,46 @@ def test_same_error_on_every_backend_sync_and_async(
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "QIANFAN_ACCESS_KEY": KEYS_A[0], "QIANFAN_SECRET_KEY": KEYS_A[1]}
+    env = {
+        **os.environ,
+        "QIANFAN_ACCESS_KEY": KEYS_A[0],
+        "QIANFAN_SECRET_KEY": KEYS_A[1],
+    }
     return subprocess.run(
-        [sys.executable, "-m", "facade", *args], capture_output=True, text=True,
-        env=env, timeout=60,
+        [sys.executable, "-m", "facade", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_cli_prints_the_same_line_and_code_on_both_backends(console: Emulator, fault: str) -> None:
+def test_cli_prints_the_same_line_and_code_on_both_backends(
+    console: Emulator, fault: str
+) -> None:
     shown = {}
     for backend in BACKENDS:
         console.faults.clear()
         console.faults.add(fault, count=1)
         result = _cli(
-            "-vv", "export", "status", "96", "--backend", backend, "--endpoint",
-            console.base_url, "--attempts", "1", "--timeout", "1",
+            "-vv",
+            "export",
+            "status",
+            "96",
+            "--backend",
+            backend,
+            "--endpoint",
+            console.base_url,
+            "--attempts",
+            "1",
+            "--timeout",
+            "1",
         )
         assert not _leaks(result.stdout, result.stderr)
-        errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+        errors = [
+            line for line in result.stderr.splitlines() if line.startswith("error: ")
+        ]
         assert len(errors) == 1, result.stderr
         masked = re.sub(r"request id [0-9a-f-]+", "request id ?", errors[0])
         masked = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "<time>", masked)
@@ -141,9 +186,12 @@ def test_cli_prints_the_same_line_and_code_on_both_backends(console: Emulator, f
 
 
 @pytest.mark.parametrize(
-    "fault", ["status:503@2", "error-code:18@2", "drop@1", "truncated@1", "html@1", "delay:3@1"]
+    "fault",
+    ["status:503@2", "error-code:18@2", "drop@1", "truncated@1", "html@1", "delay:3@1"],
 )
-def test_retryable_faults_that_clear_in_time_succeed(console: Emulator, fault: str) -> None:
+def test_retryable_faults_that_clear_in_time_succeed(
+    console: Emulator, fault: str
+) -> None:
     for backend in BACKENDS:
         console.faults.clear()
         console.faults.add(fault)
@@ -156,13 +204,23 @@ def test_retryable_faults_that_clear_in_time_succeed(console: Emulator, fault: s
 def test_cassettes_recorded_under_faults_hold_no_secret(
     console: Emulator, backend: str, tmp_path: Path
 ) -> None:
-    scenario = Scenario(name="faulty", operation="export_status", arguments={"export_id": 96})
-    for index, fault in enumerate(f for f in FAULTS if f not in {"drop", "truncated", "delay:3"}):
+    scenario = Scenario(
+        name="faulty", operation="export_status", arguments={"export_id": 96}
+    )
+    for index, fault in enumerate(
+        f for f in FAULTS if f not in {"drop", "truncated", "delay:3"}
+    ):
         console.faults.clear()
         console.faults.add(fault, count=1)
         path = tmp_path / f"c{index}.yaml"
-        record_scenario(scenario, path, backend=backend, endpoint=console.base_url,
-                        access_key=KEYS_A[0], secret_key=KEYS_A[1])
+        record_scenario(
+            scenario,
+            path,
+            backend=backend,
+            endpoint=console.base_url,
+            access_key=KEYS_A[0],
+            secret_key=KEYS_A[1],
+        )
         assert not _leaks(path.read_text()), fault
     console.faults.clear()
 
@@ -183,15 +241,25 @@ def _settle(baseline_threads: int, baseline_fds: int) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_load_with_random_faults_ends_every_call_and_leaks_nothing(backend: str) -> None:
+def test_load_with_random_faults_ends_every_call_and_leaks_nothing(
+    backend: str,
+) -> None:
     faults = [
-        "status:503%0.03", "rate-limit%0.02", "error-code:500001%0.02", "html%0.02",
-        "empty%0.02", "truncated%0.02", "drop%0.02", "delay:1.5%0.004",
+        "status:503%0.03",
+        "rate-limit%0.02",
+        "error-code:500001%0.02",
+        "html%0.02",
+        "empty%0.02",
+        "truncated%0.02",
+        "drop%0.02",
+        "delay:1.5%0.004",
     ]
     with Emulator(credentials=dict([KEYS_A])) as emulator:
         for seed, fault in enumerate(faults):
             emulator.faults.add(fault, seed=seed)
-        retry = facade.RetryPolicy(max_attempts=3, backoff=0.005, max_backoff=0.02, deadline=5)
+        retry = facade.RetryPolicy(
+            max_attempts=3, backoff=0.005, max_backoff=0.02, deadline=5
+        )
         baseline_threads, baseline_fds = threading.active_count(), _open_descriptors()
         outcomes: dict[str, int] = {}
         per_call_limit = 3 * 0.5 + 3 * 0.02 + 1.0  # attempts x timeout + pauses + slack
@@ -217,8 +285,14 @@ def test_load_with_random_faults_ends_every_call_and_leaks_nothing(backend: str)
         assert sum(outcomes.values()) == 1200
         assert outcomes.get("ok", 0) > 1000, outcomes
         assert set(outcomes) <= {
-            "ok", "ServerBusyError", "RateLimitedError", "InvalidParameterError",
-            "ServerError", "InvalidResponseError", "TransportError", "TransportTimeoutError",
+            "ok",
+            "ServerBusyError",
+            "RateLimitedError",
+            "InvalidParameterError",
+            "ServerError",
+            "InvalidResponseError",
+            "TransportError",
+            "TransportTimeoutError",
         }, outcomes
     threads, fds = _settle(baseline_threads, baseline_fds)
     assert threads <= baseline_threads

@@ -97,8 +97,16 @@ def test_third_party_backend_is_discovered_and_used(
     target = tmp_path / "site"
     subprocess.run(
         [
-            sys.executable, "-m", "pip", "install", "--quiet", "--no-index",
-            "--no-deps", "--target", str(target), str(build_wheel(tmp_path)),
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-index",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(build_wheel(tmp_path)),
         ],
         check=True,
     )
@@ -110,15 +118,29 @@ def test_third_party_backend_is_discovered_and_used(
     }
     listed = subprocess.run(
         [sys.executable, "-m", "facade", "backends"],
-        capture_output=True, text=True, env=env, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     )
     assert "thirdparty" in listed.stdout
     shown = subprocess.run(
         [
-            sys.executable, "-m", "facade", "export", "status", "96",
-            "--backend", "thirdparty", "--endpoint", emulator.base_url, "--json",
+            sys.executable,
+            "-m",
+            "facade",
+            "export",
+            "status",
+            "96",
+            "--backend",
+            "thirdparty",
+            "--endpoint",
+            emulator.base_url,
+            "--json",
         ],
-        capture_output=True, text=True, env=env,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["task_id"] == "amemt-hkkf5y9e64j8"
@@ -142,7 +164,10 @@ def test_choice_argument_then_environment_then_default(
     )
     monkeypatch.setenv("QIANFAN_FACADE_BACKEND", "sdk")
     chosen = registry.choose(None)
-    assert (chosen.name, chosen.reason) == ("sdk", "environment variable QIANFAN_FACADE_BACKEND")
+    assert (chosen.name, chosen.reason) == (
+        "sdk",
+        "environment variable QIANFAN_FACADE_BACKEND",
+    )
     assert registry.choose("http").reason == "argument"
 
 
@@ -200,7 +225,9 @@ def test_bad_backend_names_are_refused(
         no_plugins_registry.backends()
 
 
-def test_duplicate_backend_names_are_refused(no_plugins_registry: PluginRegistry) -> None:
+def test_duplicate_backend_names_are_refused(
+    no_plugins_registry: PluginRegistry,
+) -> None:
     no_plugins_registry.register_plugin(_Plugin("twin", lambda: None), name="one")
     no_plugins_registry.register_plugin(_Plugin("twin", lambda: None), name="two")
     with pytest.raises(facade.ConfigurationError, match="registered twice"):
@@ -221,10 +248,14 @@ def test_misspelled_hook_fails_at_load(no_plugins_registry: PluginRegistry) -> N
 def test_factory_must_build_a_backend(no_plugins_registry: PluginRegistry) -> None:
     no_plugins_registry.register_plugin(_Plugin("broken", lambda: object()))
     with pytest.raises(facade.ConfigurationError, match="neither send"):
-        facade.Client("broken", access_key="a", secret_key="b", registry=no_plugins_registry)
+        facade.Client(
+            "broken", access_key="a", secret_key="b", registry=no_plugins_registry
+        )
 
 
-def test_default_choice_hook_can_be_overridden(no_plugins_registry: PluginRegistry) -> None:
+def test_default_choice_hook_can_be_overridden(
+    no_plugins_registry: PluginRegistry,
+) -> None:
     class PreferB:
         @facade.hookimpl
         def facade_default_backend(self, installed: list[str]) -> str | None:

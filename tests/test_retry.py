@@ -11,7 +11,10 @@ import pytest
 import facade
 from facade import ConsoleRequest, MockBackend, RawResponse, RetryPolicy
 
-OK = {"log_id": "1", "result": {"exportID": 96, "exportIDStr": "amemt-x", "state": "Done"}}
+OK = {
+    "log_id": "1",
+    "result": {"exportID": 96, "exportIDStr": "amemt-x", "state": "Done"},
+}
 CREATED = {"log_id": "1", "result": {"exportID": 1000, "exportIDStr": "amemt-y"}}
 
 
@@ -37,7 +40,9 @@ def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
     for cls in (facade.Client, facade.AsyncClient):
         monkeypatch.setattr(cls, "_clock", staticmethod(fake.clock))
     monkeypatch.setattr(facade.Client, "_sleep", staticmethod(fake.sleep))
-    monkeypatch.setattr(facade.AsyncClient, "_async_sleep", staticmethod(fake.async_sleep))
+    monkeypatch.setattr(
+        facade.AsyncClient, "_async_sleep", staticmethod(fake.async_sleep)
+    )
     return fake
 
 
@@ -64,7 +69,8 @@ def client(handler: Any, **kwargs: Any) -> facade.Client:
 BUSY = RawResponse.from_json({"error_code": 336100, "error_msg": "busy", "log_id": "2"})
 QPS = RawResponse.from_json({"error_code": 18, "error_msg": "qps", "log_id": "3"})
 THROTTLED = RawResponse.from_json(
-    {"requestId": "r", "code": "TooManyRequests", "message": "m"}, status=429,
+    {"requestId": "r", "code": "TooManyRequests", "message": "m"},
+    status=429,
     headers={"Retry-After": "5"},
 )
 BAD_PARAM = RawResponse.from_json({"error_code": 500001, "error_msg": "param invalid"})
@@ -72,7 +78,9 @@ REFUSED = facade.TransportError("refused", request_sent=False)
 RESET = facade.TransportError("reset after sending", request_sent=True)
 
 
-def test_retryable_errors_are_retried_with_growing_jittered_pauses(fake_time: FakeTime) -> None:
+def test_retryable_errors_are_retried_with_growing_jittered_pauses(
+    fake_time: FakeTime,
+) -> None:
     flaky = Flaky(2, BUSY)
     policy = RetryPolicy(max_attempts=3, backoff=1, max_backoff=10, jitter=0.5)
     task = client(flaky, retry=policy).export_status(96)
@@ -108,7 +116,9 @@ def test_retry_after_is_honoured_and_the_deadline_is_kept(fake_time: FakeTime) -
 
 def test_max_backoff_caps_the_pause(fake_time: FakeTime) -> None:
     flaky = Flaky(5, BUSY)
-    policy = RetryPolicy(max_attempts=6, backoff=1, max_backoff=3, jitter=0, deadline=100)
+    policy = RetryPolicy(
+        max_attempts=6, backoff=1, max_backoff=3, jitter=0, deadline=100
+    )
     client(flaky, retry=policy).export_status(96)
     assert fake_time.pauses == [1, 2, 3, 3, 3]
 
@@ -123,7 +133,13 @@ def test_no_retry_policy(fake_time: FakeTime) -> None:
 @pytest.mark.parametrize(
     ("fault", "retried"),
     [(QPS, True), (THROTTLED, True), (REFUSED, True), (BUSY, False), (RESET, False)],
-    ids=["qps-code-18", "http-429", "connect-refused", "server-busy", "reset-after-send"],
+    ids=[
+        "qps-code-18",
+        "http-429",
+        "connect-refused",
+        "server-busy",
+        "reset-after-send",
+    ],
 )
 def test_export_create_is_retried_only_when_it_cannot_have_run(
     fake_time: FakeTime, fault: Any, retried: bool
@@ -139,13 +155,19 @@ def test_export_create_is_retried_only_when_it_cannot_have_run(
         assert flaky.calls == 1
 
 
-def test_every_retry_is_logged_at_debug(fake_time: FakeTime, caplog: pytest.LogCaptureFixture) -> None:
+def test_every_retry_is_logged_at_debug(
+    fake_time: FakeTime, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.DEBUG, logger="facade"):
         client(Flaky(2, BUSY)).export_status(96)
     retries = [r.getMessage() for r in caplog.records if r.name == "facade.retry"]
     assert len(retries) == 2
     assert "ServerBusyError" in retries[0] and "attempt 2 of 3" in retries[0]
-    infos = [r for r in caplog.records if r.name == "facade.client" and r.levelno == logging.INFO]
+    infos = [
+        r
+        for r in caplog.records
+        if r.name == "facade.client" and r.levelno == logging.INFO
+    ]
     assert len(infos) == 3  # one line per attempt
 
 
@@ -153,8 +175,12 @@ def test_async_client_retries_the_same_way(fake_time: FakeTime) -> None:
     flaky = Flaky(2, REFUSED)
 
     async def run() -> facade.ExportTask:
-        async with facade.AsyncClient(MockBackend(flaky), access_key="a", secret_key="b",
-                                      retry=RetryPolicy(jitter=0)) as console:
+        async with facade.AsyncClient(
+            MockBackend(flaky),
+            access_key="a",
+            secret_key="b",
+            retry=RetryPolicy(jitter=0),
+        ) as console:
             return await console.export_status(96)
 
     assert asyncio.run(run()).export_id == 96
@@ -163,8 +189,13 @@ def test_async_client_retries_the_same_way(fake_time: FakeTime) -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"max_attempts": 0}, {"max_attempts": True}, {"backoff": -1}, {"jitter": 2},
-     {"deadline": float("inf")}],
+    [
+        {"max_attempts": 0},
+        {"max_attempts": True},
+        {"backoff": -1},
+        {"jitter": 2},
+        {"deadline": float("inf")},
+    ],
 )
 def test_bad_policies_are_refused(kwargs: dict[str, Any]) -> None:
     with pytest.raises(facade.InvalidInputError):

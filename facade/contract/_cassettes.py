@@ -172,7 +172,9 @@ def _metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
         with open(path, encoding="utf-8") as stream:
             data = yaml.safe_load(stream)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigurationError(f"{path}: not a readable YAML cassette ({exc})") from None
+        raise ConfigurationError(
+            f"{path}: not a readable YAML cassette ({exc})"
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
         raise ConfigurationError(f"{path}: not a vcrpy cassette (no interactions list)")
     metadata = data.get("metadata") or {}

@@ -32,11 +32,14 @@ OUTCOME_KEY = "qianfan_facade_outcome"
 
 Operation = Callable[[Client, dict[str, Any]], Any]
 
+
 def _dump(value: Any) -> dict[str, Any]:
     return value.model_dump(mode="json")  # type: ignore[no-any-return]
 
 
-def _flow_result(created: ExportTask, finished: ExportTask, path: Any) -> dict[str, Any]:
+def _flow_result(
+    created: ExportTask, finished: ExportTask, path: Any
+) -> dict[str, Any]:
     return {
         "created": _dump(created),
         "finished": _dump(finished),
@@ -52,7 +55,9 @@ def _export_flow(client: Client, args: dict[str, Any]) -> dict[str, Any]:
         return _flow_result(created, finished, client.download_export(finished, folder))
 
 
-async def _export_flow_async(client: AsyncClient, args: dict[str, Any]) -> dict[str, Any]:
+async def _export_flow_async(
+    client: AsyncClient, args: dict[str, Any]
+) -> dict[str, Any]:
     created = await client.export_create(**args.get("create", {}))
     finished = await client.wait_for_export(created, **args.get("wait", {}))
     with tempfile.TemporaryDirectory() as folder:
@@ -119,7 +124,9 @@ class Outcome(BaseModel):
     def flat(self) -> dict[str, Any]:
         """Every field as a dotted path, for field-by-field comparison."""
         flat: dict[str, Any] = {}
-        _flatten("value" if self.error is None else "error", self.value or self.error, flat)
+        _flatten(
+            "value" if self.error is None else "error", self.value or self.error, flat
+        )
         return flat
 
 
@@ -163,14 +170,17 @@ def _failure(exc: FacadeError) -> Outcome:
 
 
 def _status(
-    name: str, export_id: int | str, description: str, api_version: str = "v1"
+    name: str,
+    export_id: int | str,
+    description: str,
+    api_version: Literal["v1", "v2"] = "v1",
 ) -> Scenario:
     return Scenario(
         name=name,
         description=description,
         operation="export_status",
         arguments={"export_id": export_id},
-        api_version=api_version,  # type: ignore[arg-type]
+        api_version=api_version,
     )
 
 
@@ -189,9 +199,7 @@ BUNDLED_SCENARIOS: tuple[Scenario, ...] = (
     _status("v1_status_pending", 98, "queued (V1 Pending)"),
     _status("v1_status_uploading", 99, "running (V1 Uploading)"),
     _status("v1_status_fail", 100, "failed (V1 Fail)"),
-    _status(
-        "v1_status_string_id", "amemt-hkkf5y9e64j8", "looked up by its string id"
-    ),
+    _status("v1_status_string_id", "amemt-hkkf5y9e64j8", "looked up by its string id"),
     _status("v1_status_numeric_string", "96", "a numeric id passed as a string"),
     _status("v1_status_unknown_id", 424242, "an export id the console does not know"),
     Scenario(
@@ -219,7 +227,10 @@ BUNDLED_SCENARIOS: tuple[Scenario, ...] = (
     _status("v2_status_running", "amemt-seedtask0099", "V2 Running", "v2"),
     _status("v2_status_failed", "amemt-seedtask0100", "V2 Failed", "v2"),
     _status(
-        "v2_status_unknown_id", "amemt-notarealtask", "a V2 task id that does not exist", "v2"
+        "v2_status_unknown_id",
+        "amemt-notarealtask",
+        "a V2 task id that does not exist",
+        "v2",
     ),
     Scenario(
         name="v1_error_request_expired",
@@ -299,7 +310,10 @@ BUNDLED_SCENARIOS: tuple[Scenario, ...] = (
         description="create, poll through every state, succeed, download (V2)",
         operation="export_flow",
         arguments={
-            "create": {"evaluation_id": "ame-vwgs2ybhyhfv", "content": ["prompt", "system"]},
+            "create": {
+                "evaluation_id": "ame-vwgs2ybhyhfv",
+                "content": ["prompt", "system"],
+            },
             "wait": _FAST_WAIT,
         },
         api_version="v2",

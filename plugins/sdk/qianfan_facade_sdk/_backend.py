@@ -235,14 +235,15 @@ class SdkBackend:
         )
 
     async def asend(self, request: facade.ConsoleRequest) -> facade.RawResponse:
-        """Run :meth:`send` in a bounded worker pool: the SDK has no async console call."""
+        """Run :meth:`send` in a bounded worker pool (the SDK has no async call)."""
         with self._pool_lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(
                     _ASYNC_WORKERS, thread_name_prefix="qianfan-facade-sdk"
                 )
             pool = self._pool
-        return await asyncio.get_running_loop().run_in_executor(pool, self.send, request)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(pool, self.send, request)
 
     def close(self) -> None:
         """Stop the worker pool and close every thread's session."""

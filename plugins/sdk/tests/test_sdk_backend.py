@@ -19,7 +19,9 @@ def emulator() -> Emulator:
 
 
 def _client(emulator: Emulator, secret: str = KEYS[1]) -> facade.Client:
-    return facade.Client("sdk", endpoint=emulator.base_url, access_key=KEYS[0], secret_key=secret)
+    return facade.Client(
+        "sdk", endpoint=emulator.base_url, access_key=KEYS[0], secret_key=secret
+    )
 
 
 def test_sends_what_the_documented_call_action_sends(emulator: Emulator) -> None:
@@ -38,18 +40,20 @@ def test_leaves_the_sdk_process_config_alone(emulator: Emulator) -> None:
     before = (config.ACCESS_KEY, config.SECRET_KEY, config.CONSOLE_API_BASE_URL)
     with _client(emulator) as client:
         client.export_status(96)
-    assert (config.ACCESS_KEY, config.SECRET_KEY, config.CONSOLE_API_BASE_URL) == before
+    assert before == (config.ACCESS_KEY, config.SECRET_KEY, config.CONSOLE_API_BASE_URL)
 
 
 def test_sdk_log_records_carry_no_signature_or_key(
     emulator: Emulator, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.DEBUG):
-        with _client(emulator, "a-wrong-secret") as client, pytest.raises(
-            facade.AuthenticationError
-        ):
-            client.export_status(96)
-    sdk_records = [r for r in caplog.records if r.name.startswith(("qianfan", "baidubce"))]
+    with (
+        caplog.at_level(logging.DEBUG), _client(emulator, "a-wrong-secret") as client,
+        pytest.raises(facade.AuthenticationError),
+    ):
+        client.export_status(96)
+    sdk_records = [
+        r for r in caplog.records if r.name.startswith(("qianfan", "baidubce"))
+    ]
     assert any("403" in r.getMessage() for r in sdk_records)  # the SDK did log
     for record in caplog.records:
         text = record.getMessage()
