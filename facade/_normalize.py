@@ -345,15 +345,19 @@ def _text(
     return None if value is None else str(value)
 
 
-def to_export_task(response: ConsoleResponse) -> ExportTask:
-    """Read an export task out of a create or status envelope."""
-    result = response.result
-    if not isinstance(result, dict):
+def _result_object(response: ConsoleResponse, what: str) -> dict[str, Any]:
+    if not isinstance(response.result, dict):
         raise InvalidResponseError(
-            "the console's export task result is not an object",
+            f"the console's {what} result is not an object",
             http_status=response.http_status,
             request_id=response.request_id,
         )
+    return response.result
+
+
+def to_export_task(response: ConsoleResponse) -> ExportTask:
+    """Read an export task out of a create or status envelope."""
+    result = _result_object(response, "export task")
     try:
         numeric = _field(result, _NUMERIC_ID, "the numeric export id")
         if isinstance(numeric, str):
@@ -393,13 +397,7 @@ def to_export_task(response: ConsoleResponse) -> ExportTask:
 
 def to_created_task(response: ConsoleResponse) -> ExportTask:
     """Read the new task's ids out of an export create envelope."""
-    result = response.result
-    if not isinstance(result, dict):
-        raise InvalidResponseError(
-            "the console's export create result is not an object",
-            http_status=response.http_status,
-            request_id=response.request_id,
-        )
+    result = _result_object(response, "export create")
     numeric = _field(result, _NUMERIC_ID, "the numeric export id")
     task_id = _text(result, _STRING_ID, "the string export id")
     if numeric is None and task_id is None:

@@ -56,3 +56,36 @@ def emulator() -> Iterator[Emulator]:
 def backend_name(request: pytest.FixtureRequest) -> str:
     """Each installed built-in backend in turn."""
     return str(request.param)
+
+
+class FakeTime:
+    """A clock and sleeps that advance only when a client pauses."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.pauses: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.now += seconds
+
+    async def async_sleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+
+
+@pytest.fixture
+def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
+    """Both clients wait on a fake clock: pauses are recorded, not slept."""
+    import facade
+
+    fake = FakeTime()
+    for cls in (facade.Client, facade.AsyncClient):
+        monkeypatch.setattr(cls, "_clock", staticmethod(fake.clock))
+    monkeypatch.setattr(facade.Client, "_sleep", staticmethod(fake.sleep))
+    monkeypatch.setattr(
+        facade.AsyncClient, "_async_sleep", staticmethod(fake.async_sleep)
+    )
+    return fake

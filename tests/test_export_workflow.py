@@ -15,6 +15,7 @@ import pytest
 
 import facade
 from facade import ConsoleRequest, MockBackend, RawResponse
+from tests.conftest import FakeTime
 
 
 def client_for(backend: MockBackend, **kwargs: Any) -> facade.Client:
@@ -36,27 +37,6 @@ class Script:
         return RawResponse.from_json(
             {"log_id": "1", "result": {**result, **self.extra}}
         )
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.pauses: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.pauses.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
-    fake = FakeTime()
-    monkeypatch.setattr(facade.Client, "_clock", staticmethod(fake.clock))
-    monkeypatch.setattr(facade.Client, "_sleep", staticmethod(fake.sleep))
-    return fake
 
 
 def test_wait_returns_the_finished_task_and_reports_each_change(

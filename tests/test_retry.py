@@ -10,40 +10,13 @@ import pytest
 
 import facade
 from facade import ConsoleRequest, MockBackend, RawResponse, RetryPolicy
+from tests.conftest import FakeTime
 
 OK = {
     "log_id": "1",
     "result": {"exportID": 96, "exportIDStr": "amemt-x", "state": "Done"},
 }
 CREATED = {"log_id": "1", "result": {"exportID": 1000, "exportIDStr": "amemt-y"}}
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.pauses: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.pauses.append(seconds)
-        self.now += seconds
-
-    async def async_sleep(self, seconds: float) -> None:
-        self.sleep(seconds)
-
-
-@pytest.fixture
-def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
-    fake = FakeTime()
-    for cls in (facade.Client, facade.AsyncClient):
-        monkeypatch.setattr(cls, "_clock", staticmethod(fake.clock))
-    monkeypatch.setattr(facade.Client, "_sleep", staticmethod(fake.sleep))
-    monkeypatch.setattr(
-        facade.AsyncClient, "_async_sleep", staticmethod(fake.async_sleep)
-    )
-    return fake
 
 
 class Flaky:
