@@ -297,3 +297,47 @@ def test_load_with_random_faults_ends_every_call_and_leaks_nothing(
     threads, fds = _settle(baseline_threads, baseline_fds)
     assert threads <= baseline_threads
     assert fds <= baseline_fds
+
+
+def test_cli_gets_past_a_fault_that_clears_within_its_attempts(
+    console: Emulator,
+) -> None:
+    for backend in BACKENDS:
+        console.faults.clear()
+        console.faults.add("status:503@2")
+        result = _cli(
+            "export",
+            "status",
+            "96",
+            "--backend",
+            backend,
+            "--endpoint",
+            console.base_url,
+            "--json",
+        )
+        assert result.returncode == 0, result.stderr
+        assert "amemt-hkkf5y9e64j8" in result.stdout
+    console.faults.clear()
+
+
+def test_each_attempt_is_signed_afresh(
+    console: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    signed: list[str] = []
+    original = facade.signed_headers
+
+    def counting(**kwargs: object) -> dict[str, str]:
+        headers = original(**kwargs)  # type: ignore[arg-type]
+        signed.append(headers["authorization"])
+        return headers
+
+    monkeypatch.setattr(facade, "signed_headers", counting)
+    console.faults.clear()
+    console.faults.add("status:503@2")
+    before = len(console.received)
+    with _client("http", console, retry=FAST_RETRY) as client:
+        client.export_status(96)
+    console.faults.clear()
+    attempts = console.received[before:]
+    assert len(attempts) == 3 and len(signed) == 3
+    assert all(attempt.auth_ok for attempt in attempts)
