@@ -2,8 +2,10 @@
 
 A benchmark compares the facade (A) with a baseline (B) in alternating rounds
 within one run (AB, BA, AB, ...), so drift on a noisy machine lands on both
-sides. A figure is the ratio of the two medians, with the range of the
-per-round ratios beside it; times are never asserted, only printed.
+sides. Each round gives one paired ratio A/B; a figure is the median of those
+ratios with their range, and shows the medians of A and of B for scale (their
+quotient can stray from every round's ratio when the load shifts between
+rounds, which is why it is not the figure). Times are only printed.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ _STOP_TIMEOUT = 10.0
 
 @dataclass(frozen=True)
 class Figure:
-    """One printed result: ``ratio`` of medians A/B, per-round range, target.
+    """One printed result: median per-round ratio A/B, its range, the target.
 
     ``better`` is ``"lower"`` when the target is a ceiling (a cost ratio) and
     ``"higher"`` when it is a floor (a throughput ratio). ``target`` is
@@ -85,12 +87,12 @@ class Paired:
         better: str,
         detail: Callable[[float, float], str],
     ) -> Figure:
-        """The ratio of medians and the range of per-round ratios."""
+        """The median and range of the per-round ratios, medians for scale."""
         median_a, median_b = statistics.median(self.a), statistics.median(self.b)
         ratios = self.ratios
         return Figure(
             name=name,
-            ratio=median_a / median_b,
+            ratio=statistics.median(ratios),
             low=min(ratios),
             high=max(ratios),
             rounds=len(ratios),
