@@ -14,9 +14,9 @@ from facade._client import DEFAULT_RETRY, DEFAULT_TIMEOUT, DEFAULT_WAIT_TIMEOUT,
 from facade._errors import ConfigurationError, FacadeError
 from facade._export import Waiter, WaitPolicy, download_to
 from facade._models import ApiVersion, ConsoleResponse, ExportTask, StorageKind
-from facade._normalize import to_created_task, to_export_task
+from facade._normalize import to_created_task
 from facade._plugins import PluginRegistry
-from facade._retry import RetryPolicy
+from facade._retry import DeadlineReached, RetryPolicy
 
 __all__ = ["AsyncClient"]
 
@@ -53,6 +53,7 @@ class AsyncClient(_Core):
             registry,
             retry,
         )
+        self._loop: asyncio.AbstractEventLoop | None = None
         if not callable(getattr(self._backend, "asend", None)) and not callable(
             getattr(self._backend, "send", None)
         ):
@@ -65,19 +66,21 @@ class AsyncClient(_Core):
         route: str,
         action: str | None = None,
         body: Mapping[str, Any] | None = None,
+        *,
+        idempotent: bool | None = None,
     ) -> ConsoleResponse:
         """Call any console route or action; see :meth:`facade.Client.call_action`."""
-        return await self._send(self._request(route, action, body))
+        request = self._request(route, action, body)
+        return await self._send(
+            request, idempotent=self._idempotent(request, idempotent)
+        )
 
     async def export_status(
         self, export_id: int | str, *, api_version: ApiVersion | str | None = None
     ) -> ExportTask:
         """Return an export task's state; see :meth:`facade.Client.export_status`."""
         response = await self._send(self._status_request(export_id, api_version))
-        try:
-            return to_export_task(response)
-        except FacadeError as exc:
-            raise self._with_backend(exc) from None
+        return self._task(response)
 
     async def export_create(
         self,
@@ -116,14 +119,17 @@ class AsyncClient(_Core):
         waiter = Waiter(policy, self._clock, on_change)
         if isinstance(task, ExportTask) and not task.state.is_terminal:
             waiter.start_from(task)  # a just-created task is reported as queued
-        while (
-            pause := waiter.observe(
-                await self.export_status(task_id, api_version=api_version)
-            )
-        ) is not None:
+        request = self._status_request(task_id, api_version)
+        while True:
+            try:
+                response = await self._send(request, until=waiter.deadline)
+            except DeadlineReached as reached:
+                raise self._expired(waiter, reached)  # noqa: B904 (chained inside)
+            pause = waiter.observe(self._task(response))
+            if pause is None:
+                assert waiter.last is not None
+                return waiter.last
             await self._async_sleep(pause)
-        assert waiter.last is not None
-        return waiter.last
 
     async def download_export(
         self,
@@ -140,19 +146,38 @@ class AsyncClient(_Core):
         )
 
     async def _send(
-        self, request: ConsoleRequest, *, idempotent: bool = True
+        self,
+        request: ConsoleRequest,
+        *,
+        idempotent: bool = True,
+        until: float | None = None,
     ) -> ConsoleResponse:
-        retrier = self._retrier(request, idempotent=idempotent)
+        retrier = self._retrier(request, idempotent=idempotent, until=until)
         while True:
             try:
                 return await self._attempt(request)
             except FacadeError as exc:
                 pause = retrier.pause_after(exc)
                 if pause is None:
+                    if until is not None and retrier.stopped_by_deadline:
+                        raise DeadlineReached(exc) from exc
                     raise
             await self._async_sleep(pause)
 
+    def _check_loop(self) -> None:
+        # Connection pools belong to the event loop that opened them; a client
+        # carried into another loop would leak them or fail inside httpx.
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif self._loop is not loop:
+            raise ConfigurationError(
+                "this AsyncClient was first used in another event loop; create "
+                "one AsyncClient per event loop (per asyncio.run())"
+            )
+
     async def _attempt(self, request: ConsoleRequest) -> ConsoleResponse:
+        self._check_loop()
         started = time.perf_counter()
         asend = getattr(self._backend, "asend", None)
         try:
@@ -167,6 +192,7 @@ class AsyncClient(_Core):
 
     async def aclose(self) -> None:
         """Close the backend's connections; the client is not used again."""
+        self._check_loop()
         aclose = getattr(self._backend, "aclose", None)
         if aclose is not None:
             await aclose()

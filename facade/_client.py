@@ -21,7 +21,7 @@ from facade._export import (
 from facade._models import ApiVersion, ConsoleResponse, ExportTask, StorageKind
 from facade._normalize import parse_envelope, to_created_task, to_export_task
 from facade._plugins import BackendChoice, PluginRegistry, default_registry
-from facade._retry import Retrier, RetryPolicy
+from facade._retry import DeadlineReached, Retrier, RetryPolicy, is_read_only
 from facade._validation import (
     check_action,
     check_body,
@@ -235,11 +235,42 @@ class _Core:
             return version, self._request(V1_EXPORT_CREATE, None, body)
         return version, self._request(V2_ROUTE, V2_CREATE_EXPORT, body)
 
-    def _retrier(self, request: ConsoleRequest, *, idempotent: bool) -> Retrier:
+    def _retrier(
+        self, request: ConsoleRequest, *, idempotent: bool, until: float | None
+    ) -> Retrier:
         where = request.route + (f"?Action={request.action}" if request.action else "")
         return Retrier(
-            self._settings.retry, self._clock, idempotent=idempotent, describe=where
+            self._settings.retry,
+            self._clock,
+            idempotent=idempotent,
+            describe=where,
+            until=until,
         )
+
+    @staticmethod
+    def _idempotent(request: ConsoleRequest, given: object) -> bool:
+        if given is None:
+            return is_read_only(request.route, request.action)
+        if not isinstance(given, bool):
+            raise InvalidInputError(
+                "idempotent must be True, False or None", parameter="idempotent"
+            )
+        return given
+
+    def _task(self, response: ConsoleResponse) -> ExportTask:
+        try:
+            return to_export_task(response)
+        except FacadeError as exc:
+            raise self._with_backend(exc) from None
+
+    @staticmethod
+    def _expired(waiter: Waiter, reached: DeadlineReached) -> FacadeError:
+        """A wait's timeout (chained to the poll's failure), or that failure."""
+        final = waiter.expired(reached.error)
+        if final is not reached.error:
+            final.__cause__ = reached.error
+        final.__suppress_context__ = True  # the internal signal is no news
+        return final
 
     def _task_id(self, task: ExportTask | int | str) -> int | str:
         return task.id if isinstance(task, ExportTask) else check_export_id(task)
@@ -329,14 +360,21 @@ class Client(_Core):
         route: str,
         action: str | None = None,
         body: Mapping[str, Any] | None = None,
+        *,
+        idempotent: bool | None = None,
     ) -> ConsoleResponse:
         """Call any console route (V1) or action (V2) and return its envelope.
 
-        Raises a :class:`ConsoleError` subclass when the console answers with an
-        error, :class:`TransportError` when no answer arrives and
+        ``idempotent`` says whether repeating the call is harmless, which
+        decides how failures are retried; by default only calls that read
+        (``Describe*``/``Get*``/``List*``/``Query*`` actions, V1 ``/info``,
+        ``/detail``, ``/report`` and ``/list`` routes) are. Raises a
+        :class:`ConsoleError` subclass when the console answers with an error,
+        :class:`TransportError` when no answer arrives and
         :class:`InvalidResponseError` when the answer is not a console response.
         """
-        return self._send(self._request(route, action, body))
+        request = self._request(route, action, body)
+        return self._send(request, idempotent=self._idempotent(request, idempotent))
 
     def export_status(
         self, export_id: int | str, *, api_version: ApiVersion | str | None = None
@@ -401,14 +439,17 @@ class Client(_Core):
         waiter = Waiter(policy, self._clock, on_change)
         if isinstance(task, ExportTask) and not task.state.is_terminal:
             waiter.start_from(task)  # a just-created task is reported as queued
-        while (
-            pause := waiter.observe(
-                self.export_status(task_id, api_version=api_version)
-            )
-        ) is not None:
+        request = self._status_request(task_id, api_version)
+        while True:
+            try:
+                response = self._send(request, until=waiter.deadline)
+            except DeadlineReached as reached:
+                raise self._expired(waiter, reached)  # noqa: B904 (chained inside)
+            pause = waiter.observe(self._task(response))
+            if pause is None:
+                assert waiter.last is not None
+                return waiter.last
             self._sleep(pause)
-        assert waiter.last is not None
-        return waiter.last
 
     def download_export(
         self,
@@ -428,22 +469,22 @@ class Client(_Core):
             task = self.export_status(task, api_version=api_version)
         return download_to(task, destination, self._settings.timeout)
 
-    def _task(self, response: ConsoleResponse) -> ExportTask:
-        try:
-            return to_export_task(response)
-        except FacadeError as exc:
-            raise self._with_backend(exc) from None
-
     def _send(
-        self, request: ConsoleRequest, *, idempotent: bool = True
+        self,
+        request: ConsoleRequest,
+        *,
+        idempotent: bool = True,
+        until: float | None = None,
     ) -> ConsoleResponse:
-        retrier = self._retrier(request, idempotent=idempotent)
+        retrier = self._retrier(request, idempotent=idempotent, until=until)
         while True:
             try:
                 return self._attempt(request)
             except FacadeError as exc:
                 pause = retrier.pause_after(exc)
                 if pause is None:
+                    if until is not None and retrier.stopped_by_deadline:
+                        raise DeadlineReached(exc) from exc
                     raise
             self._sleep(pause)
 

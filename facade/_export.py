@@ -20,6 +20,7 @@ from facade._errors import (
     ExportError,
     ExportFailedError,
     ExportTimeoutError,
+    FacadeError,
     InvalidInputError,
     TransportError,
     TransportTimeoutError,
@@ -211,6 +212,17 @@ class Waiter:
         self._intervals = policy.intervals()
         self._on_change = on_change
         self.last: ExportTask | None = None
+
+    @property
+    def deadline(self) -> float:
+        """When the wait ends, on the waiter's clock."""
+        return self._deadline
+
+    def expired(self, error: FacadeError) -> FacadeError:
+        """The error to raise when a poll's retries ran into the deadline."""
+        if self.last is None:
+            return error
+        return timed_out(self.last, self._policy.timeout)
 
     def start_from(self, task: ExportTask) -> None:
         """Report the task the caller already holds, before the first poll."""

@@ -181,6 +181,10 @@ def error_for(
         message = str(body.get("error_msg") or "") or None
         if isinstance(raw_code, int) and raw_code in _V1_CODES:
             cls, retryable = _V1_CODES[raw_code]
+        elif 200 <= raw.status < 300:
+            # A V1 error body with a code this facade does not know yet: still
+            # a console error, with its code and message, just not classified.
+            cls, retryable = ConsoleError, False
     else:
         body_code = body.get("code") if body else None
         code = str(body_code) if body_code not in (None, "") else None

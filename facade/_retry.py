@@ -6,8 +6,9 @@ cap, a ``Retry-After`` the console sent is honoured, and no pause runs past the
 overall deadline. Each attempt goes back through the backend, so it is signed
 afresh. The official SDK's own retries are never switched on.
 
-Creating an export is not idempotent, so it is retried only when the console
-cannot have executed it: the console refused it as rate limited, or the
+A call that may change the console (creating an export, or any
+``call_action`` that is not known to only read) is retried only when the
+console cannot have executed it: it refused the call as rate limited, or the
 connection failed before the request was sent.
 """
 
@@ -26,7 +27,17 @@ from facade._errors import (
     TransportError,
 )
 
-__all__ = ["Retrier", "RetryPolicy", "not_executed"]
+__all__ = [
+    "DeadlineReached",
+    "Retrier",
+    "RetryPolicy",
+    "is_read_only",
+    "not_executed",
+]
+
+# Console calls are all POSTs; these name the ones that only read.
+_READ_ONLY_ACTIONS = ("Describe", "Get", "List", "Query")
+_READ_ONLY_ROUTE_ENDS = ("/info", "/detail", "/report", "/list")
 
 logger = logging.getLogger("facade.retry")
 
@@ -84,11 +95,35 @@ class RetryPolicy:
         return cls(max_attempts=1)
 
 
+def is_read_only(route: str, action: str | None) -> bool:
+    """True when a console call only reads, so repeating it is harmless.
+
+    V2 actions named ``Describe*``, ``Get*``, ``List*`` or ``Query*`` and V1
+    routes ending in ``/info``, ``/detail``, ``/report`` or ``/list`` read;
+    anything else may change the console and is treated as a write.
+    """
+    if action:
+        return action.startswith(_READ_ONLY_ACTIONS)
+    return route.endswith(_READ_ONLY_ROUTE_ENDS)
+
+
 def not_executed(error: FacadeError) -> bool:
     """True when the console cannot have acted on the failed request."""
     if isinstance(error, RateLimitedError):
         return True
     return isinstance(error, TransportError) and error.request_sent is False
+
+
+class DeadlineReached(Exception):
+    """Internal: a call's caller-given deadline ended its retries.
+
+    Raised by the clients' send loops only when the caller passed ``until``,
+    so that a wait can report its own timeout; ``error`` is the last failure.
+    """
+
+    def __init__(self, error: FacadeError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class Retrier:
@@ -101,15 +136,22 @@ class Retrier:
         *,
         idempotent: bool,
         describe: str,
+        until: float | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self._policy = policy
         self._clock = clock
         self._started = clock()
+        # No retry starts past the policy's deadline or past ``until`` (a
+        # caller's own deadline on the same clock, such as a wait's).
+        self._until = self._started + policy.deadline
+        if until is not None:
+            self._until = min(self._until, until)
         self._idempotent = idempotent
         self._describe = describe
         self._rng = rng or random.Random()
         self.attempt = 1
+        self.stopped_by_deadline = False
 
     def pause_after(self, error: FacadeError) -> float | None:
         """The seconds to wait before the next attempt, or ``None`` to give up."""
@@ -124,13 +166,13 @@ class Retrier:
         retry_after: float | None = getattr(error, "retry_after", None)
         if retry_after is not None:
             pause = max(pause, retry_after)
-        remaining = self._policy.deadline - (self._clock() - self._started)
+        remaining = self._until - self._clock()
         if pause >= remaining:
+            self.stopped_by_deadline = True
             logger.debug(
-                "not retrying %s: a %.2fs pause would pass the %.1fs deadline",
+                "not retrying %s: a %.2fs pause would pass the deadline",
                 self._describe,
                 pause,
-                self._policy.deadline,
             )
             return None
         self.attempt += 1

@@ -61,9 +61,11 @@ def test_backends_agree_on_every_seeded_task(emulator: Emulator) -> None:
 def test_wrong_secret_key_is_an_authentication_error(
     backend_name: str, emulator: Emulator
 ) -> None:
-    with client(backend_name, emulator, (KEYS_A[0], "wrong-secret-key")) as console:
-        with pytest.raises(facade.AuthenticationError) as info:
-            console.export_status(96)
+    with (
+        client(backend_name, emulator, (KEYS_A[0], "wrong-secret-key")) as console,
+        pytest.raises(facade.AuthenticationError) as info,
+    ):
+        console.export_status(96)
     error = info.value
     assert (error.code, error.http_status, error.backend) == (
         "SignatureDoesNotMatch",
@@ -75,9 +77,11 @@ def test_wrong_secret_key_is_an_authentication_error(
 
 
 def test_unknown_access_key(backend_name: str, emulator: Emulator) -> None:
-    with client(backend_name, emulator, ("nobody-knows-me", "x")) as console:
-        with pytest.raises(facade.AuthenticationError) as info:
-            console.export_status(96)
+    with (
+        client(backend_name, emulator, ("nobody-knows-me", "x")) as console,
+        pytest.raises(facade.AuthenticationError) as info,
+    ):
+        console.export_status(96)
     assert info.value.code == "InvalidAccessKeyId"
 
 
@@ -164,12 +168,42 @@ def test_async_client_on_both_backends(backend_name: str, emulator: Emulator) ->
 
 
 def test_connection_refused_is_a_transport_error(backend_name: str) -> None:
-    with facade.Client(
-        backend_name,
-        endpoint="http://127.0.0.1:9",
-        access_key="a",
-        secret_key="b",
-        timeout=2,
-    ) as console, pytest.raises(facade.TransportError) as info:
+    with (
+        facade.Client(
+            backend_name,
+            endpoint="http://127.0.0.1:9",
+            access_key="a",
+            secret_key="b",
+            timeout=2,
+        ) as console,
+        pytest.raises(facade.TransportError) as info,
+    ):
         console.export_status(96)
     assert info.value.retryable and info.value.backend == backend_name
+
+
+def test_an_async_client_stays_in_its_event_loop(
+    backend_name: str, emulator: Emulator
+) -> None:
+    import asyncio
+
+    console = facade.AsyncClient(
+        backend_name,
+        endpoint=emulator.base_url,
+        access_key=KEYS_A[0],
+        secret_key=KEYS_A[1],
+    )
+
+    async def status() -> facade.ExportTask:
+        return await console.export_status(96)
+
+    async def status_and_close() -> facade.ExportTask:
+        task = await status()
+        await console.aclose()
+        return task
+
+    assert asyncio.run(status_and_close()).export_id == 96
+    with pytest.raises(
+        facade.ConfigurationError, match="one AsyncClient per event loop"
+    ):
+        asyncio.run(status())

@@ -401,3 +401,12 @@ def test_deeply_nested_answer_is_an_invalid_response() -> None:
     backend = MockBackend(lambda request: RawResponse(200, {}, b"[" * 100_000))
     with pytest.raises(facade.InvalidResponseError):
         client_for(backend).export_status(96)
+
+
+def test_an_unknown_v1_error_code_stays_a_console_error() -> None:
+    backend = answering({"error_code": 999, "error_msg": "new failure", "log_id": "5"})
+    with pytest.raises(facade.ConsoleError) as info:
+        client_for(backend).export_status(96)
+    assert type(info.value) is facade.ConsoleError
+    assert (info.value.code, info.value.server_message) == ("999", "new failure")
+    assert info.value.request_id == "5" and not info.value.retryable

@@ -178,3 +178,47 @@ def test_bad_policies_are_refused(kwargs: dict[str, Any]) -> None:
 def test_retry_must_be_a_policy() -> None:
     with pytest.raises(facade.InvalidInputError, match="RetryPolicy"):
         client(Flaky(0, BUSY), retry=3)
+
+
+def test_retries_inside_a_wait_stop_at_the_wait_deadline(fake_time: FakeTime) -> None:
+    """A wait that keeps meeting rate limits ends as a wait timeout, on time."""
+    answers = [
+        RawResponse.from_json(
+            {
+                "log_id": "1",
+                "result": {
+                    "exportID": 96,
+                    "exportIDStr": "amemt-x",
+                    "state": "Uploading",
+                },
+            }
+        )
+    ]
+
+    def handler(request: ConsoleRequest) -> RawResponse:
+        return answers.pop() if answers else THROTTLED
+
+    console = client(handler, retry=RetryPolicy(max_attempts=10, deadline=100))
+    with pytest.raises(facade.ExportTimeoutError) as info:
+        console.wait_for_export(96, timeout=3, poll_interval=1)
+    assert info.value.task.raw_state == "Uploading"
+    assert isinstance(info.value.__cause__, facade.RateLimitedError)
+    assert fake_time.now <= 3
+
+
+def test_call_action_retries_writes_only_when_they_cannot_have_run(
+    fake_time: FakeTime,
+) -> None:
+    reset = Flaky(1, RESET, CREATED)
+    with pytest.raises(facade.TransportError):
+        client(reset).call_action("/v2/eval", "CreateEvalResultExportTask", {"a": 1})
+    assert reset.calls == 1
+    reads = Flaky(1, RESET)
+    client(reads).call_action("/v2/eval", "DescribeEvalResultExportTask", {"a": 1})
+    assert reads.calls == 2
+    forced = Flaky(1, RESET, CREATED)
+    client(forced).call_action("/v2/eval", "StopEvalTask", {"a": 1}, idempotent=True)
+    assert forced.calls == 2
+    v1_read = Flaky(1, RESET)
+    client(v1_read).call_action("/wenxinworkshop/modelrepo/eval/result/export/info")
+    assert v1_read.calls == 2
