@@ -243,8 +243,10 @@ def emulator(
     server = Emulator(
         credentials={access_key: secret_key}, host=host, port=port, plan=plan
     )
-    for fault in parsed:
-        server.faults.add(fault, seed=fault_seed)
+    for index, fault in enumerate(parsed):
+        # One seed per fault, so that rate faults do not all fire together.
+        seed = None if fault_seed is None else fault_seed + index
+        server.faults.add(fault, seed=seed)
     try:
         server.start()
     except OSError as exc:

@@ -340,3 +340,63 @@ def test_an_edited_response_fails_even_a_single_backend_contract(
     assert not report.ok
     assert "value.state" in report.results[0].differences["http"]
     assert "value.raw_state" in report.results[0].differences["http"]
+
+
+def _drop_first(data: dict) -> None:  # type: ignore[type-arg]
+    del data["interactions"][0]
+
+
+def _swap_first_two(data: dict) -> None:  # type: ignore[type-arg]
+    first, second = data["interactions"][:2]
+    data["interactions"][:2] = [second, first]
+
+
+def _forget_outcome(data: dict) -> None:  # type: ignore[type-arg]
+    del data["metadata"]["qianfan_facade_outcome"]
+
+
+def _extra_outcome_key(data: dict) -> None:  # type: ignore[type-arg]
+    data["metadata"]["qianfan_facade_outcome"]["surprise"] = 1
+
+
+@pytest.mark.parametrize(
+    ("name", "edit", "expected"),
+    [
+        ("v1_retry_then_done", _drop_first, "interactions differ"),
+        ("v1_export_flow", _swap_first_two, "interactions differ"),
+        ("v1_status_fail", _forget_outcome, "no recorded outcome"),
+    ],
+    ids=["deleted-retry", "reordered-flow", "missing-outcome"],
+)
+def test_tampered_cassettes_fail_a_single_backend_contract(
+    tmp_path: Path, name: str, edit: object, expected: str
+) -> None:
+    report = run_contract([_edited(tmp_path, name, edit)], ["http"])
+    assert not report.ok
+    assert expected in report.results[0].cell("http")
+
+
+def test_an_outcome_with_unknown_keys_is_refused(tmp_path: Path) -> None:
+    path = _edited(tmp_path, "v1_status_fail", _extra_outcome_key)
+    with pytest.raises(facade.ConfigurationError, match="outcome is invalid"):
+        run_contract([path], ["http"])
+
+
+def test_a_recording_that_captured_nothing_keeps_the_old_cassette(
+    tmp_path: Path,
+) -> None:
+    kept = tmp_path / "kept.yaml"
+    kept.write_text("original")
+    scenario = Scenario(
+        name="kept", operation="export_status", arguments={"export_id": 96}
+    )
+    with pytest.raises(facade.ConfigurationError, match="captured no HTTP interaction"):
+        record_scenario(
+            scenario,
+            kept,
+            endpoint="http://127.0.0.1:9",
+            access_key=KEYS_A[0],
+            secret_key=KEYS_A[1],
+        )
+    assert kept.read_text() == "original"
+    assert [p.name for p in tmp_path.iterdir()] == ["kept.yaml"]

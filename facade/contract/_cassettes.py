@@ -31,6 +31,7 @@ from facade._plugins import PluginRegistry
 from facade.contract._scenarios import (
     METADATA_KEY,
     OUTCOME_KEY,
+    REQUESTS_KEY,
     Outcome,
     Scenario,
     run_scenario,
@@ -131,10 +132,15 @@ def record_scenario(
     any unexpected exception nothing is written. Returns the outcome seen live.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(
-        prefix=f".{target.stem}.", suffix=".partial.yaml", dir=target.parent
-    )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, partial = tempfile.mkstemp(
+            prefix=f".{target.stem}.", suffix=".partial.yaml", dir=target.parent
+        )
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot write cassettes in {target.parent}: {exc.strerror}"
+        ) from None
     os.close(handle)
     os.unlink(partial)  # vcrpy must find no cassette there, so it records anew
     try:
@@ -151,12 +157,18 @@ def record_scenario(
             cassette.get_metadata(METADATA_KEY, scenario.model_dump(mode="json"))
             cassette.get_metadata("endpoint", endpoint)
             outcome = run_scenario(client, scenario)
-            # What the console's answers meant when recorded: every later
-            # replay, through any backend, must normalize to exactly this.
+            if not cassette.requests:
+                # A refused connection, say: nothing to replay, so nothing saved.
+                raise ConfigurationError(
+                    f"recording {scenario.name} captured no HTTP interaction "
+                    f"(the run ended in {outcome.kind()}); the cassette was left "
+                    "as it was"
+                )
+            # What the console's answers meant when recorded, and which
+            # requests carried them: every replay must match both.
             cassette.get_metadata(OUTCOME_KEY, outcome.model_dump(mode="json"))
-        if not Path(partial).is_file():
-            raise ConfigurationError(
-                f"recording {scenario.name} captured no HTTP interaction"
+            cassette.get_metadata(
+                REQUESTS_KEY, [_request_line(r) for r in cassette.requests]
             )
         os.replace(partial, target)
     finally:
@@ -206,6 +218,11 @@ def load_scenario(path: str | os.PathLike[str]) -> tuple[Scenario, str]:
     metadata = _metadata(path)
     scenario = _valid(Scenario, metadata[METADATA_KEY], path, "scenario")
     return scenario, str(metadata.get("endpoint") or "http://127.0.0.1")
+
+
+def _request_line(request: Request) -> str:
+    action = dict(parse_qsl(request.url.partition("?")[2])).get("Action")
+    return f"{request.method} {request.path}" + (f"?Action={action}" if action else "")
 
 
 def recorded_outcome(path: str | os.PathLike[str]) -> Outcome | None:
@@ -263,6 +280,8 @@ def replay_cassette(
                 outcome = asyncio.run(_replay_async(backend, settings, scenario))
             fully_played = bool(cassette.all_played)
             unplayed = len(cassette) - cassette.play_count
+            stored = _metadata(path).get(REQUESTS_KEY)
+            present = [_request_line(r) for r in cassette.requests]
     except CannotOverwriteExistingCassetteException as exc:
         return Replay(scenario, backend, None, False, _unmatched(exc), mode)
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
@@ -274,6 +293,12 @@ def replay_cassette(
             f"{path}: cannot replay ({type(exc).__name__}: {exc})"
         ) from None
     problem = None if fully_played else f"{unplayed} recorded interaction(s) not played"
+    if problem is not None:
+        pass  # the more specific finding stands
+    elif stored is None:
+        problem = "no recorded request list (record the cassette again)"
+    elif stored != present:
+        problem = "interactions differ from those recorded (edited, moved or removed)"
     return Replay(scenario, backend, outcome, fully_played, problem, mode)
 
 

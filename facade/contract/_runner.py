@@ -23,18 +23,25 @@ class ScenarioResult:
     cassette: Path
     replays: dict[str, Replay]
     differences: dict[str, list[str]] = field(default_factory=dict)
+    problem: str | None = None
 
     @property
     def ok(self) -> bool:
         """True when every backend played the whole cassette identically."""
-        return not self.differences and all(
-            replay.fully_played and replay.problem is None
-            for replay in self.replays.values()
+        return (
+            self.problem is None
+            and not self.differences
+            and all(
+                replay.fully_played and replay.problem is None
+                for replay in self.replays.values()
+            )
         )
 
     def cell(self, backend: str) -> str:
         """A short verdict for one backend, for the contract table."""
         replay = self.replays[backend]
+        if self.problem:
+            return self.problem
         if replay.problem:
             return replay.problem
         if self.differences.get(backend):
@@ -135,7 +142,14 @@ def run_contract(
             for name, mode in columns
         }
         recorded = recorded_outcome(cassette)
-        results.append(ScenarioResult(cassette, replays, _compare(replays, recorded)))
+        problem = (
+            None
+            if recorded is not None
+            else "no recorded outcome to judge against (record the cassette again)"
+        )
+        results.append(
+            ScenarioResult(cassette, replays, _compare(replays, recorded), problem)
+        )
     return ContractReport([_column(name, mode) for name, mode in columns], results)
 
 

@@ -29,6 +29,8 @@ __all__ = [
 METADATA_KEY = "qianfan_facade_scenario"
 #: The cassette metadata key the outcome seen at recording is stored under.
 OUTCOME_KEY = "qianfan_facade_outcome"
+#: The cassette metadata key listing the recorded requests, in order.
+REQUESTS_KEY = "qianfan_facade_requests"
 
 Operation = Callable[[Client, dict[str, Any]], Any]
 
@@ -116,10 +118,14 @@ class Scenario(BaseModel):
 class Outcome(BaseModel):
     """The normalized result of running a scenario: a value or an error's facts."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     value: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
+
+    def kind(self) -> str:
+        """``"a result"``, or the error's type name."""
+        return "a result" if self.error is None else str(self.error.get("type"))
 
     def flat(self) -> dict[str, Any]:
         """Every field as a dotted path, for field-by-field comparison."""

@@ -166,12 +166,24 @@ def _seconds(value: FaultArgument, *, negative: bool) -> float:
     return seconds
 
 
+# A delay must fit a thread wait; a skew must keep the clock inside datetime's
+# range. A day and ten years are far beyond any test's need.
+_MAX_DELAY = 24 * 3600.0
+_MAX_SKEW = 10 * 365 * 24 * 3600.0
+
+
 def _delay(value: FaultArgument) -> float:
-    return _seconds(value, negative=False)
+    seconds = _seconds(value, negative=False)
+    if seconds > _MAX_DELAY:
+        raise ValueError(f"{value!r} is longer than a day ({_MAX_DELAY:g} s)")
+    return seconds
 
 
 def _skew(value: FaultArgument) -> float:
-    return _seconds(value, negative=True)
+    seconds = _seconds(value, negative=True)
+    if abs(seconds) > _MAX_SKEW:
+        raise ValueError(f"{value!r} is beyond ten years either way")
+    return seconds
 
 
 def _status(value: FaultArgument) -> int:
@@ -294,6 +306,8 @@ class Fault:
 
         Raises ``ValueError`` naming the spec and listing the valid faults.
         """
+        if not isinstance(text, str):
+            raise ValueError(f"a fault spec is a string, not {type(text).__name__}")
         match = _SPEC.fullmatch(text.strip())
         if match is None or not match["kind"]:
             raise ValueError(f"bad fault spec {text!r}; {_VALID}")
@@ -391,6 +405,10 @@ class FaultPlan:
         """
         if isinstance(fault, str):
             fault = Fault.parse(fault)
+        elif not isinstance(fault, Fault):
+            raise TypeError(
+                f"add() takes a Fault or a spec string, not {type(fault).__name__}"
+            )
         if count is not None or rate is not None:
             fault = dataclasses.replace(fault, count=count, rate=rate)
         rule = _Rule(

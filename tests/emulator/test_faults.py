@@ -545,3 +545,17 @@ def test_add_keywords_replace_the_spec_schedule() -> None:
 def test_a_response_cannot_cut_beyond_its_body() -> None:
     with pytest.raises(ValueError, match="cut_after"):
         Response(200, body=b"ab", cut_after=3)
+
+
+@pytest.mark.parametrize("spec", ["delay:1e10", "skew:1e12", "skew:-1e12", "skew:1e308"])
+def test_values_the_emulator_cannot_serve_are_refused(spec: str) -> None:
+    with pytest.raises(ValueError, match="bad fault spec|longer than a day|ten years"):
+        Fault.parse(spec)
+
+
+def test_wrong_types_are_refused_plainly() -> None:
+    plan = FaultPlan()
+    with pytest.raises(TypeError, match="Fault or a spec string"):
+        plan.add(123)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="is a string"):
+        Fault.parse(None)  # type: ignore[arg-type]
