@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from facade.contract._cassettes import (
     MATCH_ON,
+    CassetteInfo,
     Replay,
     console_vcr,
     load_scenario,
@@ -33,6 +34,7 @@ __all__ = [
     "BUNDLED_SCENARIOS",
     "MATCH_ON",
     "OPERATIONS",
+    "CassetteInfo",
     "ContractReport",
     "Outcome",
     "Replay",

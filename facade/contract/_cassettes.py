@@ -10,6 +10,7 @@ name and renamed into place only when the recording completed.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import tempfile
@@ -40,6 +41,7 @@ from facade.contract._scenarios import (
 
 __all__ = [
     "MATCH_ON",
+    "CassetteInfo",
     "Replay",
     "console_vcr",
     "load_scenario",
@@ -60,23 +62,39 @@ _KEPT_REQUEST_HEADERS = {"content-type"}
 _DROPPED_RESPONSE_HEADERS = {"date", "server", "set-cookie"}
 
 
-def _console_query(r1: Request, r2: Request) -> None:
-    def significant(request: Request) -> list[tuple[str, str]]:
-        pairs = parse_qsl(request.url.partition("?")[2], keep_blank_values=True)
-        return sorted((k, v) for k, v in pairs if not (k == "Action" and v == ""))
+# vcrpy calls a matcher for every recorded request it compares, so the same
+# bodies and URLs are decoded again and again; both decodings are cached.
+_DECODED_CACHE = 4096
 
-    if significant(r1) != significant(r2):
-        raise AssertionError(f"query {significant(r1)} != {significant(r2)}")
+
+@functools.lru_cache(maxsize=_DECODED_CACHE)
+def _significant_query(url: str) -> tuple[tuple[str, str], ...]:
+    pairs = parse_qsl(url.partition("?")[2], keep_blank_values=True)
+    return tuple(sorted((k, v) for k, v in pairs if not (k == "Action" and v == "")))
+
+
+def _console_query(r1: Request, r2: Request) -> None:
+    left, right = _significant_query(r1.url), _significant_query(r2.url)
+    if left != right:
+        raise AssertionError(f"query {left} != {right}")
+
+
+@functools.lru_cache(maxsize=_DECODED_CACHE)
+def _decoded_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _decoded(body: Any) -> Any:
     if body in (None, b"", ""):
         return None
-    text = body.decode("utf-8") if isinstance(body, bytes) else body
     try:
-        return json.loads(text)
-    except ValueError:
-        return text
+        text = body.decode("utf-8") if isinstance(body, bytes) else str(body)
+    except UnicodeDecodeError:
+        return body
+    return _decoded_text(text)
 
 
 def _json_body(r1: Request, r2: Request) -> None:
@@ -180,9 +198,10 @@ def record_scenario(
 def _metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         with open(path, encoding="utf-8") as stream:
-            data = yaml.safe_load(stream)
+            data = yaml.load(stream, Loader=loader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigurationError(
             f"{path}: not a readable YAML cassette ({exc})"
@@ -209,15 +228,41 @@ def _valid(model: type[Any], value: Any, path: object, what: str) -> Any:
         ) from None
 
 
+@dataclass(frozen=True)
+class CassetteInfo:
+    """What a qianfan-facade cassette says about itself, read once."""
+
+    scenario: Scenario
+    endpoint: str
+    outcome: Outcome | None
+    requests: tuple[str, ...] | None
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> CassetteInfo:
+        """Read a cassette's metadata; :class:`~facade.ConfigurationError` if bad."""
+        metadata = _metadata(path)
+        stored = metadata.get(OUTCOME_KEY)
+        requests = metadata.get(REQUESTS_KEY)
+        return cls(
+            scenario=_valid(Scenario, metadata[METADATA_KEY], path, "scenario"),
+            endpoint=str(metadata.get("endpoint") or "http://127.0.0.1"),
+            outcome=None
+            if stored is None
+            else _valid(Outcome, stored, path, "outcome"),
+            requests=None
+            if not isinstance(requests, list)
+            else tuple(str(line) for line in requests),
+        )
+
+
 def load_scenario(path: str | os.PathLike[str]) -> tuple[Scenario, str]:
     """Read the scenario and recording endpoint stored in a cassette.
 
     Raises :class:`~facade.ConfigurationError` naming the file for anything
     that is not a readable qianfan-facade cassette.
     """
-    metadata = _metadata(path)
-    scenario = _valid(Scenario, metadata[METADATA_KEY], path, "scenario")
-    return scenario, str(metadata.get("endpoint") or "http://127.0.0.1")
+    info = CassetteInfo.read(path)
+    return info.scenario, info.endpoint
 
 
 def _request_line(request: Request) -> str:
@@ -227,8 +272,7 @@ def _request_line(request: Request) -> str:
 
 def recorded_outcome(path: str | os.PathLike[str]) -> Outcome | None:
     """The outcome seen when the cassette was recorded, if it was stored."""
-    stored = _metadata(path).get(OUTCOME_KEY)
-    return None if stored is None else _valid(Outcome, stored, path, "outcome")
+    return CassetteInfo.read(path).outcome
 
 
 @dataclass(frozen=True)
@@ -256,15 +300,18 @@ def replay_cassette(
     *,
     mode: Literal["sync", "async"] = "sync",
     registry: PluginRegistry | None = None,
+    info: CassetteInfo | None = None,
 ) -> Replay:
     """Replay a cassette through ``backend`` with the sync or async client.
 
     Nothing reaches the network: a request the cassette does not hold ends the
-    replay with a ``problem`` naming it.
+    replay with a ``problem`` naming it. ``info`` spares re-reading the
+    cassette's metadata when it was read already.
     """
-    scenario, endpoint = load_scenario(path)
+    info = info or CassetteInfo.read(path)
+    scenario = info.scenario
     settings: dict[str, Any] = {
-        "endpoint": endpoint,
+        "endpoint": info.endpoint,
         "access_key": _REPLAY_ACCESS_KEY,
         "secret_key": _REPLAY_SECRET_KEY,
         "api_version": scenario.api_version,
@@ -280,8 +327,7 @@ def replay_cassette(
                 outcome = asyncio.run(_replay_async(backend, settings, scenario))
             fully_played = bool(cassette.all_played)
             unplayed = len(cassette) - cassette.play_count
-            stored = _metadata(path).get(REQUESTS_KEY)
-            present = [_request_line(r) for r in cassette.requests]
+            present = tuple(_request_line(r) for r in cassette.requests)
     except CannotOverwriteExistingCassetteException as exc:
         return Replay(scenario, backend, None, False, _unmatched(exc), mode)
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
@@ -295,9 +341,9 @@ def replay_cassette(
     problem = None if fully_played else f"{unplayed} recorded interaction(s) not played"
     if problem is not None:
         pass  # the more specific finding stands
-    elif stored is None:
+    elif info.requests is None:
         problem = "no recorded request list (record the cassette again)"
-    elif stored != present:
+    elif info.requests != present:
         problem = "interactions differ from those recorded (edited, moved or removed)"
     return Replay(scenario, backend, outcome, fully_played, problem, mode)
 

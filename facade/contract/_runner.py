@@ -10,7 +10,7 @@ from typing import Literal
 
 from facade._errors import ConfigurationError
 from facade._plugins import PluginRegistry, default_registry
-from facade.contract._cassettes import Replay, recorded_outcome, replay_cassette
+from facade.contract._cassettes import CassetteInfo, Replay, replay_cassette
 from facade.contract._scenarios import Outcome
 
 __all__ = ["ContractReport", "ScenarioResult", "bundled_cassettes", "run_contract"]
@@ -135,13 +135,14 @@ def run_contract(
     results = []
     columns = [(name, mode) for name in chosen for mode in modes]
     for cassette in _cassettes(paths or [bundled_cassettes()]):
+        info = CassetteInfo.read(cassette)
         replays = {
             _column(name, mode): replay_cassette(
-                cassette, name, mode=mode, registry=registry
+                cassette, name, mode=mode, registry=registry, info=info
             )
             for name, mode in columns
         }
-        recorded = recorded_outcome(cassette)
+        recorded = info.outcome
         problem = (
             None
             if recorded is not None
