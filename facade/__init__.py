@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         RawResponse,
     )
     from facade._client import Client
+    from facade._enums import ApiVersion, ExportState, StorageKind
     from facade._errors import (
         AuthenticationError,
         BackendNotFoundError,
@@ -42,13 +43,7 @@ if TYPE_CHECKING:
         TransportTimeoutError,
     )
     from facade._export import read_export_rows
-    from facade._models import (
-        ApiVersion,
-        ConsoleResponse,
-        ExportState,
-        ExportTask,
-        StorageKind,
-    )
+    from facade._models import ConsoleResponse, ExportTask
     from facade._plugins import BackendInfo, PluginRegistry
     from facade._retry import RetryPolicy
     from facade._signing import signed_headers
@@ -129,11 +124,11 @@ _HOMES = {
     "TransportError": "facade._errors",
     "TransportTimeoutError": "facade._errors",
     "read_export_rows": "facade._export",
-    "ApiVersion": "facade._models",
+    "ApiVersion": "facade._enums",
     "ConsoleResponse": "facade._models",
-    "ExportState": "facade._models",
+    "ExportState": "facade._enums",
     "ExportTask": "facade._models",
-    "StorageKind": "facade._models",
+    "StorageKind": "facade._enums",
     "BackendInfo": "facade._plugins",
     "PluginRegistry": "facade._plugins",
     "RetryPolicy": "facade._retry",

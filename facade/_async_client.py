@@ -7,16 +7,24 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from facade._backend import AsyncBackend, Backend, ConsoleRequest
-from facade._client import DEFAULT_RETRY, DEFAULT_TIMEOUT, DEFAULT_WAIT_TIMEOUT, _Core
+from facade._client import (
+    DEFAULT_RETRY,
+    DEFAULT_TIMEOUT,
+    DEFAULT_WAIT_TIMEOUT,
+    _Core,
+    _is_task,
+)
+from facade._enums import ApiVersion, StorageKind
 from facade._errors import ConfigurationError, FacadeError
 from facade._export import Waiter, WaitPolicy, download_to
-from facade._models import ApiVersion, ConsoleResponse, ExportTask, StorageKind
-from facade._normalize import to_created_task
 from facade._plugins import PluginRegistry
 from facade._retry import DeadlineReached, RetryPolicy
+
+if TYPE_CHECKING:
+    from facade._models import ConsoleResponse, ExportTask
 
 __all__ = ["AsyncClient"]
 
@@ -96,11 +104,7 @@ class AsyncClient(_Core):
         _, request = self._create_request(
             evaluation_id, storage, bucket, content, result_ids, api_version
         )
-        response = await self._send(request, idempotent=False)
-        try:
-            return to_created_task(response)
-        except FacadeError as exc:
-            raise self._with_backend(exc) from None
+        return self._created(await self._send(request, idempotent=False))
 
     async def wait_for_export(
         self,
@@ -117,7 +121,7 @@ class AsyncClient(_Core):
         policy = WaitPolicy.build(timeout, poll_interval, max_poll_interval, backoff)
         task_id = self._task_id(task)
         waiter = Waiter(policy, self._clock, on_change)
-        if isinstance(task, ExportTask) and not task.state.is_terminal:
+        if _is_task(task) and not task.state.is_terminal:
             waiter.start_from(task)  # a just-created task is reported as queued
         request = self._status_request(task_id, api_version)
         while True:
@@ -139,7 +143,7 @@ class AsyncClient(_Core):
         api_version: ApiVersion | str | None = None,
     ) -> Path:
         """Download a finished export; see :meth:`facade.Client.download_export`."""
-        if not isinstance(task, ExportTask):
+        if not _is_task(task):
             task = await self.export_status(task, api_version=api_version)
         return await asyncio.to_thread(
             download_to, task, destination, self._settings.timeout

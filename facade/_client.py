@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from facade._backend import Backend, ConsoleRequest, Credentials, RawResponse
+from facade._enums import ApiVersion, StorageKind
 from facade._errors import ConfigurationError, FacadeError, InvalidInputError
 from facade._export import (
     Waiter,
@@ -18,8 +20,6 @@ from facade._export import (
     create_body,
     download_to,
 )
-from facade._models import ApiVersion, ConsoleResponse, ExportTask, StorageKind
-from facade._normalize import parse_envelope, to_created_task, to_export_task
 from facade._plugins import BackendChoice, PluginRegistry, default_registry
 from facade._retry import DeadlineReached, Retrier, RetryPolicy, is_read_only
 from facade._validation import (
@@ -31,6 +31,11 @@ from facade._validation import (
     check_route,
     check_timeout,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
+
+    from facade._models import ConsoleResponse, ExportTask
 
 __all__ = ["Client"]
 
@@ -120,6 +125,13 @@ def check_retry(value: object) -> RetryPolicy:
             parameter="retry",
         )
     return value
+
+
+def _is_task(value: object) -> TypeIs[ExportTask]:
+    """Whether ``value`` is an :class:`ExportTask`, without importing pydantic
+    for callers that pass ids (no task can exist before its module loads)."""
+    models = sys.modules.get("facade._models")
+    return models is not None and isinstance(value, models.ExportTask)
 
 
 def check_api_version(value: object) -> ApiVersion:
@@ -258,6 +270,8 @@ class _Core:
         return given
 
     def _task(self, response: ConsoleResponse) -> ExportTask:
+        from facade._normalize import to_export_task
+
         try:
             return to_export_task(response)
         except FacadeError as exc:
@@ -273,7 +287,15 @@ class _Core:
         return final
 
     def _task_id(self, task: ExportTask | int | str) -> int | str:
-        return task.id if isinstance(task, ExportTask) else check_export_id(task)
+        return task.id if _is_task(task) else check_export_id(task)
+
+    def _created(self, response: ConsoleResponse) -> ExportTask:
+        from facade._normalize import to_created_task
+
+        try:
+            return to_created_task(response)
+        except FacadeError as exc:
+            raise self._with_backend(exc) from None
 
     def _with_backend(self, exc: FacadeError) -> FacadeError:
         exc.backend = exc.backend or self.backend_name
@@ -285,6 +307,8 @@ class _Core:
         elapsed = time.perf_counter() - started
         credentials = request.credentials
         try:
+            from facade._normalize import parse_envelope
+
             response = parse_envelope(
                 raw,
                 route=request.route,
@@ -409,11 +433,7 @@ class Client(_Core):
         _, request = self._create_request(
             evaluation_id, storage, bucket, content, result_ids, api_version
         )
-        response = self._send(request, idempotent=False)
-        try:
-            return to_created_task(response)
-        except FacadeError as exc:
-            raise self._with_backend(exc) from None
+        return self._created(self._send(request, idempotent=False))
 
     def wait_for_export(
         self,
@@ -437,7 +457,7 @@ class Client(_Core):
         policy = WaitPolicy.build(timeout, poll_interval, max_poll_interval, backoff)
         task_id = self._task_id(task)
         waiter = Waiter(policy, self._clock, on_change)
-        if isinstance(task, ExportTask) and not task.state.is_terminal:
+        if _is_task(task) and not task.state.is_terminal:
             waiter.start_from(task)  # a just-created task is reported as queued
         request = self._status_request(task_id, api_version)
         while True:
@@ -465,7 +485,7 @@ class Client(_Core):
         nothing behind. Raises :class:`ExportError` when the task has not
         succeeded or went to your own bucket (the message says where).
         """
-        if not isinstance(task, ExportTask):
+        if not _is_task(task):
             task = self.export_status(task, api_version=api_version)
         return download_to(task, destination, self._settings.timeout)
 

@@ -7,15 +7,14 @@ import os
 import re
 import shutil
 import tempfile
-import urllib.error
-import urllib.request
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from facade._enums import ApiVersion, ExportState, StorageKind
 from facade._errors import (
     ExportError,
     ExportFailedError,
@@ -25,8 +24,10 @@ from facade._errors import (
     TransportError,
     TransportTimeoutError,
 )
-from facade._models import ApiVersion, ExportState, ExportTask, StorageKind
 from facade._validation import check_export_id, check_timeout
+
+if TYPE_CHECKING:
+    from facade._models import ExportTask
 
 __all__ = [
     "V1_CONTENT",
@@ -44,7 +45,7 @@ MAX_RESULT_IDS = 100
 DATA_FILE = "data.jsonl"
 _CHUNK = 64 * 1024
 
-ProgressCallback = Callable[[ExportTask], None]
+ProgressCallback = Callable[["ExportTask"], None]
 
 
 def _storage(value: object) -> StorageKind:
@@ -350,6 +351,9 @@ def download_to(
 
 
 def _fetch(url: str, sink: Any, timeout: float, task: ExportTask) -> None:
+    import urllib.error
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=timeout) as answer:
             expected = answer.headers.get("Content-Length")

@@ -84,3 +84,16 @@ def test_errors_share_one_root() -> None:
         value = getattr(facade, name)
         if isinstance(value, type) and name.endswith("Error"):
             assert issubclass(value, facade.FacadeError), name
+
+
+def test_building_a_client_defers_pydantic_and_httpx() -> None:
+    code = (
+        "import sys, facade\n"
+        "facade.Client('http', endpoint='http://127.0.0.1:9', access_key='a',"
+        " secret_key='b')\n"
+        "print(','.join(m for m in ('pydantic', 'httpx', 'qianfan') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == ""

@@ -1,8 +1,12 @@
-"""Send signed console requests with httpx, sync and async."""
+"""Send signed console requests with httpx, sync and async.
+
+httpx is imported on the first request, not when a client is built: a
+program that builds its clients at start-up pays for the HTTP stack only once
+it calls the console (about a third of the SDK's whole import time).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import ssl
@@ -10,10 +14,14 @@ import threading
 import time
 from collections.abc import Iterator
 from importlib.metadata import version
-
-import httpx
+from typing import TYPE_CHECKING
 
 import facade
+
+if TYPE_CHECKING:
+    import asyncio
+
+    import httpx
 
 __all__ = ["HttpBackend"]
 
@@ -25,6 +33,8 @@ _URL_CACHE_SIZE = 256
 
 @functools.lru_cache(maxsize=_URL_CACHE_SIZE)
 def _parsed_url(url: str) -> httpx.URL:
+    import httpx
+
     return httpx.URL(url)
 
 
@@ -33,6 +43,8 @@ def _tls_context() -> ssl.SSLContext:
     # httpx loads the CA bundle afresh for every client it opens, about 25 ms
     # each time; every backend verifies alike, so one context is shared (and
     # SSL_CERT_FILE or SSL_CERT_DIR is read when the first client opens).
+    import httpx
+
     return httpx.create_ssl_context()
 
 
@@ -63,6 +75,8 @@ class HttpBackend:
         """Sign and POST one request; map httpx failures to facade errors."""
         with self._lock:
             if self._client is None:
+                import httpx
+
                 self._client = httpx.Client(verify=_tls_context())
             client = self._client
         content, headers = self._prepare(request)
@@ -79,10 +93,14 @@ class HttpBackend:
 
     async def asend(self, request: facade.ConsoleRequest) -> facade.RawResponse:
         """Sign and POST one request from asyncio."""
+        import asyncio
+
         loop = asyncio.get_running_loop()
         if self._async_client is None or self._async_loop is not loop:
             # An httpx async pool belongs to the loop that opened it; a client
             # reused under a new asyncio.run() gets a fresh pool.
+            import httpx
+
             self._async_client = httpx.AsyncClient(verify=_tls_context())
             self._async_loop = loop
         content, headers = self._prepare(request)
@@ -105,6 +123,8 @@ class HttpBackend:
 
     async def aclose(self) -> None:
         """Close both connection pools."""
+        import asyncio
+
         self.close()
         if self._async_client is not None:
             if self._async_loop is asyncio.get_running_loop():
@@ -115,6 +135,8 @@ class HttpBackend:
 @contextlib.contextmanager
 def _mapped_errors(request: facade.ConsoleRequest) -> Iterator[None]:
     """Translate httpx's exceptions at the backend boundary."""
+    import httpx
+
     where = f"{request.endpoint}{request.route}"
     try:
         yield
