@@ -190,6 +190,26 @@ def _status(
     )
 
 
+def _faulted(
+    name: str,
+    fault: str,
+    description: str,
+    api_version: Literal["v1", "v2"] = "v1",
+    attempts: int = 1,
+) -> Scenario:
+    """A status read of the documented task while the emulator injects ``fault``."""
+    export_id: int | str = 96 if api_version == "v1" else "amemt-hkkf5y9e64j8"
+    return Scenario(
+        name=name,
+        description=description,
+        operation="export_status",
+        arguments={"export_id": export_id},
+        api_version=api_version,
+        attempts=attempts,
+        faults=(fault,),
+    )
+
+
 _FAST_WAIT = {"poll_interval": 0.01, "max_poll_interval": 0.05, "timeout": 60}
 
 
@@ -238,72 +258,21 @@ BUNDLED_SCENARIOS: tuple[Scenario, ...] = (
         "a V2 task id that does not exist",
         "v2",
     ),
-    Scenario(
-        name="v1_error_request_expired",
-        description="the gateway refuses a signature from a skewed clock",
-        operation="export_status",
-        arguments={"export_id": 96},
-        faults=("skew:900",),
-    ),
-    Scenario(
-        name="v1_error_rate_limited",
-        description="V1 error_code 18, QPS limit reached",
-        operation="export_status",
-        arguments={"export_id": 96},
-        faults=("error-code:18",),
-    ),
-    Scenario(
-        name="v1_error_server_busy",
-        description="V1 error_code 336100, server overloaded",
-        operation="export_status",
-        arguments={"export_id": 96},
-        faults=("error-code:336100",),
-    ),
-    Scenario(
-        name="v1_error_html_gateway",
-        description="a 502 HTML page from a gateway",
-        operation="export_status",
-        arguments={"export_id": 96},
-        faults=("html",),
-    ),
-    Scenario(
-        name="v1_error_empty_body",
-        description="HTTP 200 with an empty body",
-        operation="export_status",
-        arguments={"export_id": 96},
-        faults=("empty",),
-    ),
-    Scenario(
-        name="v1_retry_then_done",
-        description="one HTTP 503, retried, then the documented answer",
-        operation="export_status",
-        arguments={"export_id": 96},
+    _faulted("v1_error_request_expired", "skew:900", "a signature from a skewed clock"),
+    _faulted("v1_error_rate_limited", "error-code:18", "V1 error_code 18, QPS limit"),
+    _faulted("v1_error_server_busy", "error-code:336100", "V1 336100, overloaded"),
+    _faulted("v1_error_html_gateway", "html", "a 502 HTML page from a gateway"),
+    _faulted("v1_error_empty_body", "empty", "HTTP 200 with an empty body"),
+    _faulted(
+        "v1_retry_then_done",
+        "status:503@1",
+        "one HTTP 503, retried, then the documented answer",
         attempts=3,
-        faults=("status:503@1",),
     ),
-    Scenario(
-        name="v2_error_throttled",
-        description="V2 HTTP 429 with Retry-After",
-        operation="export_status",
-        arguments={"export_id": "amemt-hkkf5y9e64j8"},
-        api_version="v2",
-        faults=("rate-limit:2",),
-    ),
-    Scenario(
-        name="v2_error_server",
-        description="V2 HTTP 500 InternalError",
-        operation="export_status",
-        arguments={"export_id": "amemt-hkkf5y9e64j8"},
-        api_version="v2",
-        faults=("status:500",),
-    ),
-    Scenario(
-        name="v2_error_access_denied",
-        description="V2 AccessDenied (403)",
-        operation="export_status",
-        arguments={"export_id": "amemt-hkkf5y9e64j8"},
-        api_version="v2",
-        faults=("error-code:AccessDenied",),
+    _faulted("v2_error_throttled", "rate-limit:2", "V2 429 with Retry-After", "v2"),
+    _faulted("v2_error_server", "status:500", "V2 HTTP 500 InternalError", "v2"),
+    _faulted(
+        "v2_error_access_denied", "error-code:AccessDenied", "V2 AccessDenied", "v2"
     ),
     Scenario(
         name="v1_export_flow",
