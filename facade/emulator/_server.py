@@ -265,11 +265,11 @@ def _resolve_credentials(credentials: Mapping[str, str] | None) -> dict[str, str
 
 
 class _Server(ThreadingHTTPServer):
-    # The default backlog of 5 drops connections when many clients start at once.
-    request_queue_size = 1024
     """A threading HTTP server that tracks its connections so stop() can drop them."""
 
     daemon_threads = True
+    # The default backlog of 5 drops connections when many clients start at once.
+    request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], emulator: Emulator) -> None:
         self.emulator = emulator
