@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -76,6 +77,12 @@ def _configure_logging(verbose: int) -> None:
     # error with request headers; it stays silent unless asked for with -vv.
     logging.getLogger("qianfan").disabled = verbose < 2
     logging.getLogger("baidubce").setLevel(logging.WARNING)
+    # -v promises one line per console call: the HTTP libraries' own request
+    # lines come only with -vv.
+    for name in ("httpx", "httpcore", "urllib3"):
+        logging.getLogger(name).setLevel(
+            logging.DEBUG if verbose >= 2 else logging.WARNING
+        )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -97,7 +104,8 @@ def _client_options(func: F) -> F:
         click.option(
             "--endpoint",
             default=None,
-            help="Console base URL (default: $QIANFAN_CONSOLE_API_BASE_URL).",
+            help="Console base URL (default: $QIANFAN_CONSOLE_API_BASE_URL, else the"
+            " real console https://qianfan.baidubce.com).",
         ),
         click.option(
             "--api-version",
@@ -250,9 +258,10 @@ def emulator(
     try:
         server.start()
     except OSError as exc:
-        raise click.ClickException(
-            f"cannot listen on {host}:{port}: {exc.strerror}"
-        ) from None
+        with _expected_failures():
+            raise ConfigurationError(
+                f"cannot listen on {host}:{port}: {exc.strerror}"
+            ) from None
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     click.echo(server.base_url)
@@ -418,9 +427,9 @@ def export_wait(
 @click.option(
     "--to",
     "destination",
-    type=click.Path(path_type=Path),
+    type=click.Path(path_type=Path, file_okay=False),
     required=True,
-    help="Folder (or file path) to write the export's zip to.",
+    help="Folder to write the export's zip into (created if missing).",
 )
 @_client_options
 def export_download(
@@ -432,12 +441,13 @@ def export_download(
     timeout: float,
     attempts: int,
 ) -> None:
-    """Download a finished export's zip; prints its path."""
+    """Download a finished export's zip into a folder; prints its path."""
     with (
         _expected_failures(),
         _client(backend, endpoint, api_version, timeout, attempts) as client,
     ):
-        path = client.download_export(_id(export_id), destination)
+        # --to always names a folder; a trailing separator tells the library so.
+        path = client.download_export(_id(export_id), f"{destination}{os.sep}")
     click.echo(str(path))
 
 
@@ -511,7 +521,8 @@ def contract(paths: tuple[Path, ...], backend_names: tuple[str, ...]) -> None:
     from facade.contract import run_contract
 
     with _expected_failures():
-        report = run_contract(list(paths) or None, list(backend_names) or None)
+        chosen = list(dict.fromkeys(backend_names))  # each backend once, in order
+        report = run_contract(list(paths) or None, chosen or None)
     table = Table(title="qianfan-facade contract", show_lines=False)
     table.add_column("scenario", no_wrap=True)
     for name in report.backends:

@@ -45,6 +45,11 @@ ENV_ENDPOINT = "QIANFAN_CONSOLE_API_BASE_URL"
 ENV_ACCESS_KEY = "QIANFAN_ACCESS_KEY"
 ENV_SECRET_KEY = "QIANFAN_SECRET_KEY"
 DEFAULT_ENDPOINT = "https://qianfan.baidubce.com"
+_VARIABLES = {
+    "endpoint": ENV_ENDPOINT,
+    "access_key": ENV_ACCESS_KEY,
+    "secret_key": ENV_SECRET_KEY,
+}
 DEFAULT_TIMEOUT = 30.0
 
 V1_EXPORT_CREATE = "/wenxinworkshop/modelrepo/eval/result/export"
@@ -76,9 +81,22 @@ class Settings:
         api_version: ApiVersion | str,
         retry: RetryPolicy | None,
     ) -> Settings:
-        """Validate arguments, filling gaps from the SDK's environment variables."""
+        """Validate arguments, filling gaps from the SDK's environment variables.
+
+        A bad argument is an :class:`InvalidInputError`; a bad or missing
+        variable a :class:`ConfigurationError` naming it.
+        """
         # An empty variable counts as unset, as for the SDK; an empty argument
         # is an error, never a silent fall-back to the production console.
+        from_env = {
+            name
+            for name, given in (
+                (ENV_ENDPOINT, endpoint),
+                (ENV_ACCESS_KEY, access_key),
+                (ENV_SECRET_KEY, secret_key),
+            )
+            if given is None
+        }
         endpoint = (
             endpoint
             if endpoint is not None
@@ -103,12 +121,20 @@ class Settings:
                 "no console credentials: pass access_key and secret_key, or set "
                 f"{' and '.join(missing)}"
             )
-        return cls(
-            endpoint=check_endpoint(endpoint),
-            credentials=Credentials(
+        try:
+            checked_endpoint = check_endpoint(endpoint)
+            credentials = Credentials(
                 check_credential(access_key, "access_key", ENV_ACCESS_KEY),
                 check_credential(secret_key, "secret_key", ENV_SECRET_KEY),
-            ),
+            )
+        except InvalidInputError as exc:
+            variable = _VARIABLES[exc.parameter]
+            if variable not in from_env:
+                raise
+            raise ConfigurationError(f"{variable}: {exc.message}") from None
+        return cls(
+            endpoint=checked_endpoint,
+            credentials=credentials,
             timeout=check_timeout(timeout),
             api_version=check_api_version(api_version),
             retry=check_retry(retry),

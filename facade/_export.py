@@ -288,7 +288,8 @@ def download_url(task: ExportTask) -> str:
     )
 
 
-def _target(url: str, destination: object, task: ExportTask) -> Path:
+def _target(url: str, destination: object, task: ExportTask) -> tuple[Path, bool]:
+    """Where the file goes, and whether a folder was created for it."""
     if not isinstance(destination, str | os.PathLike) or "\x00" in str(
         os.fspath(destination)
     ):
@@ -297,13 +298,24 @@ def _target(url: str, destination: object, task: ExportTask) -> Path:
         )
     path = Path(destination)
     text = os.fspath(destination)
+    name = Path(urlsplit(url).path).name or f"{task.id}.zip"
     if path.is_dir():
-        name = Path(urlsplit(url).path).name or f"{task.id}.zip"
-        return path / name
+        return path / name, False
     if isinstance(text, str) and text.endswith(("/", os.sep)):
-        raise InvalidInputError(
-            f"destination folder {path} does not exist", parameter="destination"
-        )
+        # A trailing separator names a folder: made here if its parent exists.
+        if path.exists():
+            raise InvalidInputError(
+                f"destination {path} exists and is not a folder",
+                parameter="destination",
+            )
+        try:
+            path.mkdir()
+        except OSError as exc:
+            raise InvalidInputError(
+                f"cannot create the folder {path}: {exc.strerror}",
+                parameter="destination",
+            ) from None
+        return path / name, True
     if not path.parent.is_dir():
         raise InvalidInputError(
             f"destination folder {path.parent} does not exist", parameter="destination"
@@ -313,7 +325,7 @@ def _target(url: str, destination: object, task: ExportTask) -> Path:
             f"destination {path} exists and is not a regular file",
             parameter="destination",
         )
-    return path
+    return path, False
 
 
 def download_to(
@@ -321,31 +333,38 @@ def download_to(
 ) -> Path:
     """Stream the task's file next to ``destination``, then rename it into place.
 
-    A failure at any point, an interrupt included, leaves no file behind. The
-    download must be a zip archive that holds ``data.jsonl``.
+    ``destination`` is an existing folder, a path ending in a separator (a
+    folder, created if its parent exists) or a file path. A failure at any
+    point, an interrupt included, leaves no file behind (nor a folder made for
+    it). The download must be a zip archive that holds ``data.jsonl``.
     """
     url = download_url(task)
     if urlsplit(url).scheme not in ("http", "https"):
         raise ExportError(f"download link of task {task.id} is not http(s)", task=task)
-    target = _target(url, destination, task)
+    target, made_folder = _target(url, destination, task)
     try:
-        handle, partial = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".partial", dir=target.parent
-        )
-    except OSError as exc:
-        raise InvalidInputError(
-            f"cannot write in {target.parent}: {exc.strerror}",
-            parameter="destination",
-        ) from None
-    try:
-        with os.fdopen(handle, "wb") as sink:
-            _fetch(url, sink, timeout, task)
-        _check_archive(Path(partial), task)
-        # The file stays private to its owner (mkstemp's 0600): evaluation
-        # data may be sensitive, and the umask cannot be read thread-safely.
-        os.replace(partial, target)
+        try:
+            handle, partial = tempfile.mkstemp(
+                prefix=f".{target.name}.", suffix=".partial", dir=target.parent
+            )
+        except OSError as exc:
+            raise InvalidInputError(
+                f"cannot write in {target.parent}: {exc.strerror}",
+                parameter="destination",
+            ) from None
+        try:
+            with os.fdopen(handle, "wb") as sink:
+                _fetch(url, sink, timeout, task)
+            _check_archive(Path(partial), task)
+            # The file stays private to its owner (mkstemp's 0600): evaluation
+            # data may be sensitive, and the umask cannot be read thread-safely.
+            os.replace(partial, target)
+        except BaseException:
+            os.unlink(partial)
+            raise
     except BaseException:
-        os.unlink(partial)
+        if made_folder:
+            target.parent.rmdir()
         raise
     return target
 

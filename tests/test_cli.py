@@ -271,3 +271,35 @@ def test_contract_on_malformed_cassettes_is_one_clear_line(
     assert result.returncode == 3, result.stdout + result.stderr
     assert result.stderr.startswith("error: ") and "broken.yaml" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_download_to_names_a_folder_made_if_missing(tmp_path, served: str) -> None:  # type: ignore[no-untyped-def]
+    result = run(
+        "export", "download", "97", "--to", str(tmp_path / "new"), "--endpoint", served
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "new").is_dir()
+    assert [p.name for p in (tmp_path / "new").iterdir()] == ["amemt-seedtask0097.zip"]
+    (tmp_path / "keep.txt").write_text("mine")
+    clash = run(
+        "export",
+        "download",
+        "97",
+        "--to",
+        str(tmp_path / "keep.txt"),
+        "--endpoint",
+        served,
+    )
+    assert clash.returncode == 2 and (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_bad_keys_from_the_environment_are_configuration_errors(served: str) -> None:
+    result = run("export", "status", "96", "--endpoint", served, keys=(" ", "x"))
+    assert result.returncode == 3
+    assert result.stderr.startswith("error: QIANFAN_ACCESS_KEY:")
+
+
+def test_verbose_logs_one_line_per_call(served: str) -> None:
+    result = run("-v", "export", "status", "96", "--endpoint", served)
+    lines = [line for line in result.stderr.splitlines() if line.startswith("INFO")]
+    assert len(lines) == 1 and "console call backend=http" in lines[0]

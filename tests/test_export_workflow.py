@@ -308,15 +308,19 @@ def test_async_client_matches_the_sync_one() -> None:
     assert sync == first
 
 
-def test_download_to_a_missing_folder_is_refused(
+def test_a_trailing_separator_names_a_folder_made_for_the_file(
     file_server: str, tmp_path: Path
 ) -> None:
     client = client_for(MockBackend(Script(["Done"])))
-    with pytest.raises(facade.InvalidInputError, match="does not exist"):
-        client.download_export(
-            done_with(f"{file_server}/x/export.zip"), f"{tmp_path}/new/"
-        )
-    assert list(tmp_path.iterdir()) == []
+    path = client.download_export(
+        done_with(f"{file_server}/x/export.zip"), f"{tmp_path}/new/"
+    )
+    assert path == tmp_path / "new" / "export.zip" and path.is_file()
+    with pytest.raises(facade.TransportError):
+        client.download_export(done_with(f"{file_server}/cut/a.zip"), f"{tmp_path}/b/")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new"]  # no folder left
+    with pytest.raises(facade.InvalidInputError, match="cannot create"):
+        client.download_export(done_with(f"{file_server}/x/e.zip"), f"{tmp_path}/a/b/")
 
 
 def test_a_created_task_is_reported_queued_before_polling(fake_time: FakeTime) -> None:

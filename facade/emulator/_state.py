@@ -76,10 +76,10 @@ _PROGRESS_RANK = {
 class StatePlan:
     """How a task created through the API moves through its states.
 
-    Every status read of the task counts one poll. After ``queued_polls`` polls
-    the task is running, after ``queued_polls + running_polls`` it has ended
-    with ``outcome``; the read that crosses a threshold already returns the
-    new state. Raises ``ValueError`` for negative counts or an unknown outcome.
+    Every status read of the task counts one poll: the first ``queued_polls``
+    reads see it queued, the next ``running_polls`` see it running, and later
+    ones see ``outcome``. Raises ``ValueError`` for negative counts or an
+    unknown outcome.
     """
 
     queued_polls: int = 1
@@ -98,10 +98,14 @@ class StatePlan:
             )
 
     def state_after(self, polls: int) -> ExportState:
-        """The state a task following this plan has after ``polls`` reads."""
-        if polls >= self.queued_polls + self.running_polls:
+        """The state the ``polls``-th status read of a task sees (counting from 1).
+
+        The first ``queued_polls`` reads see it queued, the next
+        ``running_polls`` see it running, and every later one its outcome.
+        """
+        if polls > self.queued_polls + self.running_polls:
             return ExportState(self.outcome)
-        if polls >= self.queued_polls:
+        if polls > self.queued_polls:
             return ExportState.RUNNING
         return ExportState.QUEUED
 

@@ -54,7 +54,7 @@ def test_the_archive_is_the_same_every_time(
 def test_a_created_task_downloads_once_it_succeeds(
     start_console: Callable[..., SignedConsole], http: httpx.Client
 ) -> None:
-    console = start_console(plan=StatePlan(queued_polls=0, running_polls=1))
+    console = start_console(plan=StatePlan(queued_polls=0, running_polls=0))
     body = {"evalId": "ame-a", "exportContent": ["system", "prompt"]}
     task_id = console.v2("CreateEvalResultExportTask", body).json()["result"]["taskId"]
     link = f"{console.emulator.base_url}/download/{task_id}.zip"

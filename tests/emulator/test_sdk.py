@@ -82,10 +82,10 @@ def test_sdk_follows_a_created_export_to_done(sdk: Any) -> None:
 
     states = [
         call_action(V1_INFO, "", {"exportID": export_id}).body["result"]["state"]
-        for _ in range(3)
+        for _ in range(4)
     ]
 
-    assert states == ["Uploading", "Uploading", "Done"]
+    assert states == ["Pending", "Uploading", "Uploading", "Done"]
 
 
 def test_sdk_raises_api_error_on_v1_errors(sdk: Any) -> None:

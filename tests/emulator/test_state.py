@@ -33,11 +33,11 @@ def polled_state(state: ConsoleState, task_id: int | str) -> ExportState:
 @pytest.mark.parametrize(
     ("plan", "expected"),
     [
-        (StatePlan(), [R, R, S, S]),
-        (StatePlan(queued_polls=2, running_polls=1, outcome="failed"), [Q, R, F, F]),
+        (StatePlan(), [Q, R, R, S, S]),
+        (StatePlan(queued_polls=2, running_polls=1, outcome="failed"), [Q, Q, R, F]),
         (StatePlan(queued_polls=0, running_polls=0), [S, S]),
-        (StatePlan(queued_polls=3, running_polls=0), [Q, Q, S]),
-        (StatePlan(queued_polls=0, running_polls=2), [R, S]),
+        (StatePlan(queued_polls=3, running_polls=0), [Q, Q, Q, S]),
+        (StatePlan(queued_polls=0, running_polls=2), [R, R, S]),
     ],
     ids=["default", "slow-failure", "instant", "no-running", "no-queue"],
 )
@@ -64,6 +64,7 @@ def test_find_is_not_a_poll() -> None:
     for _ in range(3):
         found = state.find(task.export_id_str)
         assert found is not None and found.state is Q
+    assert polled_state(state, task.export_id_str) is Q
     assert polled_state(state, task.export_id_str) is S
 
 
@@ -133,9 +134,9 @@ def test_add_task_with_a_plan_moves_on_but_never_back() -> None:
         plan=StatePlan(queued_polls=2, running_polls=1),
     )
 
-    states = [polled_state(state, task.export_id) for _ in range(3)]
+    states = [polled_state(state, task.export_id) for _ in range(4)]
 
-    assert states == [R, R, S]
+    assert states == [R, R, R, S]  # the plan's queued reads show running
 
 
 def test_created_ids_continue_after_the_highest_inserted_id() -> None:
@@ -195,16 +196,16 @@ def test_v1_polls_progress_through_every_state(console: SignedConsole) -> None:
 
     states = [
         console.v1(V1_INFO, {"exportID": export_id}).json()["result"]["state"]
-        for _ in range(5)
+        for _ in range(6)
     ]
 
-    assert states == ["Pending", "Uploading", "Uploading", "Done", "Done"]
+    assert states == ["Pending", "Pending", "Uploading", "Uploading", "Done", "Done"]
 
 
 def test_failed_outcome_through_the_api(
     start_console: Callable[..., SignedConsole],
 ) -> None:
-    plan = StatePlan(queued_polls=0, running_polls=2, outcome="failed")
+    plan = StatePlan(queued_polls=0, running_polls=1, outcome="failed")
     console = start_console(plan=plan, seed_tasks=False)
     body = {"evalId": "ame-a", "exportContent": ["prompt"]}
     created = console.v2("CreateEvalResultExportTask", body).json()["result"]

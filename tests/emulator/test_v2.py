@@ -88,7 +88,7 @@ def test_describe_a_created_bos_task(console: SignedConsole) -> None:
         "taskId": task_id,
         "evalId": "ame-abc",
         "exportContent": ["prompt", "system"],
-        "state": "Running",
+        "state": "Queued",
         "storageType": "BOS",
         "bucket": "my-bucket",
         "exportPath": "",
@@ -146,7 +146,7 @@ def test_one_store_serves_both_generations(console: SignedConsole) -> None:
     assert v1["exportIDStr"] == task_id
     assert v1["id"] == "ame-abc"
     assert v1["exportType"] == "local"
-    assert v1["state"] == "Uploading"
+    assert v1["state"] == "Pending"
 
 
 @pytest.mark.parametrize(
